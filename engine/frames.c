@@ -1,0 +1,245 @@
+/* frames.c - video frames in and out of a stylizer, and the temporal term.
+ *
+ * A packed 8-bit frame is copied into a GPU buffer row by row (rows padded
+ * to 32 bits) and resampled on the GPU to the processing size
+ * (frame_in.comp); the result goes back the same way (frame_out.comp).
+ * Between consecutive content frames, mask.comp measures the change (for
+ * scene cuts) and builds the temporal mask; the warm start and the
+ * temporal target are the previous result (Ruder et al. without flow).
+ */
+#include <string.h>
+
+#include "stylizer.h"
+
+#define MASK_SIGMA 0.05         /* mean |difference| at which mask = 1/e */
+
+typedef struct
+{
+  int bpp, r, g, b, a;
+} FormatInfo;
+
+static gboolean
+format_info (SfPixelFormat f, FormatInfo * out, GError ** error)
+{
+  static const FormatInfo table[] = {
+    [SF_FORMAT_RGBA] = {4, 0, 1, 2, 3},
+    [SF_FORMAT_BGRA] = {4, 2, 1, 0, 3},
+    [SF_FORMAT_RGBX] = {4, 0, 1, 2, -1},
+    [SF_FORMAT_BGRX] = {4, 2, 1, 0, -1},
+    [SF_FORMAT_RGB] = {3, 0, 1, 2, -1},
+    [SF_FORMAT_BGR] = {3, 2, 1, 0, -1},
+  };
+  if ((int) f < 0 || (gsize) f >= G_N_ELEMENTS (table)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID, "unknown pixel format %d",
+        (int) f);
+    return FALSE;
+  }
+  *out = table[f];
+  return TRUE;
+}
+
+/* Checks the frame geometry; gives the padded GPU row and total bytes. */
+static gboolean
+frame_geometry (SfStylizer * st, int w, int h, int stride,
+    const FormatInfo * fi, int *row, VkDeviceSize * bytes, GError ** error)
+{
+  guint64 r, total;
+
+  if (w < 1 || h < 1 || w > 65536 || h > 65536) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "frame size %dx%d is out of range (1..65536)", w, h);
+    return FALSE;
+  }
+  r = ((guint64) w * fi->bpp + 3) / 4 * 4;
+  if (stride < w * fi->bpp) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "stride %d is shorter than a row of %d pixels", stride, w);
+    return FALSE;
+  }
+  total = r * (guint64) h;
+  if (total > st->dev->features.max_buffer_size || total > G_MAXINT32) {
+    g_set_error (error, SF_ERROR, SF_ERROR_TOO_LARGE,
+        "a %dx%d frame does not fit in one buffer on %s", w, h,
+        st->dev->name);
+    return FALSE;
+  }
+  *row = (int) r;
+  *bytes = MAX (total, 16);
+  return TRUE;
+}
+
+static gboolean
+ensure_buffer (SfStylizer * st, SfBuffer ** buf, VkDeviceSize bytes,
+    GError ** error)
+{
+  if (*buf && (*buf)->size >= bytes)
+    return TRUE;
+  sf_buffer_free (st->dev, *buf);
+  *buf = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error);
+  return *buf != NULL;
+}
+
+/* Copies rows between a strided host frame and a padded GPU buffer. */
+static gboolean
+copy_rows (SfStylizer * st, SfBuffer * buf, guint8 * host, int stride,
+    int h, int row, int used, gboolean upload, GError ** error)
+{
+  guint8 *tmp = buf->mapped ? buf->mapped : g_malloc0 ((gsize) row * h);
+  gboolean ok = TRUE;
+
+  if (!upload && !buf->mapped)
+    ok = sf_buffer_download (st->dev, buf, 0, tmp, (gsize) row * h, error);
+  for (int y = 0; ok && y < h; y++) {
+    if (upload)
+      memcpy (tmp + (gsize) y * row, host + (gsize) y * stride, used);
+    else
+      memcpy (host + (gsize) y * stride, tmp + (gsize) y * row, used);
+  }
+  if (ok && upload && !buf->mapped)
+    ok = sf_buffer_upload (st->dev, buf, 0, tmp, (gsize) row * h, error);
+  if (!buf->mapped)
+    g_free (tmp);
+  return ok;
+}
+
+gboolean
+sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
+    int stride, int width, int height, SfPixelFormat format, GError **error)
+{
+  FormatInfo fi;
+  VkDeviceSize bytes;
+  VkCommandBuffer cb;
+  SfBuffer *t;
+  int row;
+  guint64 plane = (guint64) st->w * st->h;
+
+  if (!format_info (format, &fi, error)
+      || !frame_geometry (st, width, height, stride, &fi, &row, &bytes, error)
+      || !ensure_buffer (st, &st->frame, bytes, error)
+      || !copy_rows (st, st->frame, (guint8 *) data, stride, height, row,
+          width * fi.bpp, TRUE, error))
+    return FALSE;
+  st->frame_w = width;
+  st->frame_h = height;
+  st->frame_row = row;
+  st->frame_format = format;
+
+  /* the current content becomes the previous one */
+  t = st->content_prev;
+  st->content_prev = st->content;
+  st->content = t;
+  st->has_prev_content = st->has_content;
+
+  if (!sf_cmd_begin (st->dev, &cb, error))
+    return FALSE;
+  struct { int32_t sw, sh, srow, bpp, r, g, b, dw, dh; } pc = {
+    width, height, row, fi.bpp, fi.r, fi.g, fi.b, st->w, st->h };
+  SfBuffer *fb[2] = { st->frame, st->content };
+  struct { int32_t plane, off; float inv_sigma; } pm = { (int32_t) plane,
+    SLOT_CHANGE * SF_PARTIALS, (float) (1.0 / MASK_SIGMA) };
+  SfBuffer *mb[4] = { st->content, st->content_prev, st->mask, st->partials };
+  if (!sf_cmd_dispatch (st->dev, cb, SF_K_FRAME_IN, fb, 2, &pc, sizeof (pc),
+          sf_div_up (st->w, 8), sf_div_up (st->h, 8), 1, error)
+      || (st->has_prev_content
+          && !sf_cmd_dispatch (st->dev, cb, SF_K_MASK, mb, 4, &pm,
+              sizeof (pm), sf_reduce_groups (plane), 1, 1, error))) {
+    sf_cmd_free (st->dev, cb);
+    return FALSE;
+  }
+  if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
+    return FALSE;
+  st->content_change = st->has_prev_content
+      ? sf_partials_fold (st->partials, SLOT_CHANGE, plane, FALSE)
+      / (3.0 * plane) : -1.0;
+  return sf_stylizer_update_content_target (st, error);
+}
+
+double
+sf_stylizer_get_content_change (SfStylizer *st)
+{
+  return st->content_change;
+}
+
+void
+sf_stylizer_reset_sequence (SfStylizer *st)
+{
+  st->has_prev_content = FALSE;
+  st->has_prev_result = FALSE;
+  st->temporal_active = FALSE;
+  st->content_change = -1.0;
+}
+
+static gboolean
+copy_buffer (SfStylizer * st, SfBuffer * src, SfBuffer * dst, GError ** error)
+{
+  VkCommandBuffer cb;
+
+  if (!sf_cmd_begin (st->dev, &cb, error))
+    return FALSE;
+  if (!sf_record_axpby (st->dev, cb, 1.0, src, 0.0, dst, st->n, error)) {
+    sf_cmd_free (st->dev, cb);
+    return FALSE;
+  }
+  return sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error);
+}
+
+gboolean
+sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
+{
+  if (!st->has_content) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "begin_frame without a content frame");
+    return FALSE;
+  }
+  st->temporal_active = warm == SF_WARM_PREVIOUS && st->has_prev_result
+      && st->has_prev_content;
+  return copy_buffer (st, st->temporal_active ? st->prev_result : st->content,
+      st->x, error);
+}
+
+gboolean
+sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
+    int height, SfPixelFormat format, gboolean preserve_colors,
+    GError **error)
+{
+  FormatInfo fi;
+  VkDeviceSize bytes;
+  VkCommandBuffer cb;
+  int row, preserve = 0;
+
+  if (!copy_buffer (st, st->x, st->prev_result, error))
+    return FALSE;
+  st->has_prev_result = TRUE;
+  st->temporal_active = FALSE;
+  if (!format_info (format, &fi, error)
+      || !frame_geometry (st, width, height, stride, &fi, &row, &bytes, error)
+      || !ensure_buffer (st, &st->frame_out, bytes, error))
+    return FALSE;
+  if (preserve_colors)
+    preserve = (st->frame && st->frame_w == width && st->frame_h == height
+        && st->frame_format == format) ? 2 : 1;
+  struct { int32_t dw, dh, drow, bpp, r, g, b, a, sw, sh, preserve; } pc = {
+    width, height, row, fi.bpp, fi.r, fi.g, fi.b, fi.a, st->w, st->h,
+    preserve };
+  SfBuffer *b[4] = { st->x, st->content,
+    preserve == 2 ? st->frame : st->zero, st->frame_out };
+  if (!sf_cmd_begin (st->dev, &cb, error))
+    return FALSE;
+  if (!sf_cmd_dispatch (st->dev, cb, SF_K_FRAME_OUT, b, 4, &pc, sizeof (pc),
+          sf_div_up (row / 4, 8), sf_div_up (height, 8), 1, error)) {
+    sf_cmd_free (st->dev, cb);
+    return FALSE;
+  }
+  if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
+    return FALSE;
+  return copy_rows (st, st->frame_out, data, stride, height, row,
+      width * fi.bpp, FALSE, error);
+}
+
+void
+sf_stylizer_frames_free (SfStylizer *st)
+{
+  sf_buffer_free (st->dev, st->frame);
+  sf_buffer_free (st->dev, st->frame_out);
+  st->frame = st->frame_out = NULL;
+}

@@ -1,0 +1,116 @@
+/* gpu.h - the engine's internal Vulkan layer: the device object, buffers,
+ * compute kernels and command recording.
+ *
+ * Kernels are the embedded SPIR-V modules of shaders/ (one shader per
+ * kernel); each takes its storage buffers through push descriptors at
+ * bindings 0..n-1 and its scalars as push constants, so recording a
+ * dispatch needs no descriptor pools.  Pipelines are created on first use
+ * and cached in the device.  Every recorded dispatch is followed by a
+ * compute-to-compute memory barrier.
+ */
+#ifndef SF_GPU_H
+#define SF_GPU_H
+
+#include "sf-engine.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SF_K_CONV_FWD,
+  SF_K_CONV_BWD,
+  SF_K_POOL_FWD,
+  SF_K_POOL_BWD,
+  SF_K_GRAM,
+  SF_K_STYLE_GRAD,
+  SF_K_DIFF,
+  SF_K_DOT,
+  SF_K_AXPBY,
+  SF_K_ADAM,
+  SF_K_IMGNORM,
+  SF_K_TV,
+  SF_K_FRAME_IN,
+  SF_K_FRAME_OUT,
+  SF_K_MASK,
+  SF_K_COUNT
+} SfKernelId;
+
+typedef struct
+{
+  VkPipelineLayout layout;
+  VkDescriptorSetLayout set_layout;
+  VkPipeline pipeline;
+  guint n_buffers;
+} SfKernel;
+
+struct SfDevice
+{
+  gboolean owned;
+  VkInstance instance;
+  VkPhysicalDevice phys;
+  VkDevice device;
+  VkQueue queue;
+  uint32_t queue_family;
+  VkPhysicalDeviceProperties props;
+  VkPhysicalDeviceMemoryProperties mem_props;
+  SfDeviceFeatures features;
+  char *name;
+  VkCommandPool pool;
+  VkFence fence;
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor;
+  SfKernel kernels[SF_K_COUNT];
+};
+
+typedef enum
+{
+  SF_MEM_DEVICE,                /* fastest for the GPU; mapped where possible */
+  SF_MEM_HOST,                  /* host-visible, coherent: scalars, staging */
+} SfMemKind;
+
+typedef struct
+{
+  VkBuffer buffer;
+  VkDeviceMemory memory;
+  VkDeviceSize size;
+  void *mapped;                 /* non-NULL when host-visible */
+} SfBuffer;
+
+/* Size checks: a * b * c * 4 bytes, FALSE with SF_ERROR_TOO_LARGE on
+ * overflow or past the device's storage-buffer limit. */
+gboolean sf_size_floats (const SfDevice *dev, gsize a, gsize b, gsize c,
+    VkDeviceSize *bytes, GError **error);
+
+SfBuffer *sf_buffer_new (SfDevice *dev, VkDeviceSize size, SfMemKind kind,
+    GError **error);
+void sf_buffer_free (SfDevice *dev, SfBuffer *buf);
+gboolean sf_buffer_upload (SfDevice *dev, SfBuffer *buf, VkDeviceSize offset,
+    const void *data, VkDeviceSize size, GError **error);
+gboolean sf_buffer_download (SfDevice *dev, SfBuffer *buf, VkDeviceSize offset,
+    void *data, VkDeviceSize size, GError **error);
+
+/* Command buffers: begin a one-time buffer, record, then submit and wait. */
+gboolean sf_cmd_begin (SfDevice *dev, VkCommandBuffer *cb, GError **error);
+gboolean sf_cmd_submit_wait (SfDevice *dev, VkCommandBuffer *cbs, guint n,
+    gboolean free_after, GError **error);
+void sf_cmd_free (SfDevice *dev, VkCommandBuffer cb);
+
+/* Records kernel k over groups gx x gy x gz with the given buffers (whole
+ * ranges) and push constants, then a barrier. */
+gboolean sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId k,
+    SfBuffer *const *bufs, guint n_bufs, const void *push, guint push_size,
+    guint gx, guint gy, guint gz, GError **error);
+void sf_cmd_barrier (VkCommandBuffer cb);
+
+static inline guint
+sf_div_up (guint64 a, guint b)
+{
+  return (guint) ((a + b - 1) / b);
+}
+
+/* kernels.c */
+gboolean sf_kernel_get (SfDevice *dev, SfKernelId k, SfKernel **out,
+    GError **error);
+void sf_kernels_destroy (SfDevice *dev);
+
+G_END_DECLS
+#endif /* SF_GPU_H */

@@ -1,0 +1,773 @@
+/* optim.c - L-BFGS with a strong-Wolfe line search, and Adam, over SfVecOps.
+ *
+ * The L-BFGS is a port of torch.optim.LBFGS.step() with
+ * line_search_fn="strong_wolfe" (torch/optim/lbfgs.py: _cubic_interpolate,
+ * _strong_wolfe and step), and Adam follows torch.optim.Adam, so that a run
+ * can be checked against the PyTorch peer iteration by iteration.  To take
+ * the same branches as the Python, every scalar expression is evaluated in
+ * the order the Python writes it, and Python's min()/max() tie rules are
+ * kept.  Only scalars live on the host; vectors go through SfVecOps and are
+ * all allocated when a minimisation starts and freed when it ends, on error
+ * paths too.
+ */
+#include "optim.h"
+
+#include <math.h>
+
+/* torch's _strong_wolfe defaults */
+#define SF_WOLFE_C1 1e-4
+#define SF_WOLFE_C2 0.9
+#define SF_WOLFE_MAX_LS 25
+/* torch stores a (y, s) pair only when y.s exceeds this */
+#define SF_LBFGS_CURVATURE_MIN 1e-10
+/* the line search holds at most three gradients besides the current one */
+#define SF_LS_VECS 3
+
+#define SF_ADAM_BETA1 0.9
+#define SF_ADAM_BETA2 0.999
+#define SF_ADAM_EPS 1e-8
+
+/* ------------------------------------------------------------------------ */
+/* Scalar helpers                                                            */
+
+/* Python's max (a, b) and min (a, b): the first argument is kept unless the
+ * second compares strictly greater (smaller), which also fixes what a NaN
+ * gives. */
+static inline double
+py_max (double a, double b)
+{
+  return b > a ? b : a;
+}
+
+static inline double
+py_min (double a, double b)
+{
+  return b < a ? b : a;
+}
+
+/* torch's _cubic_interpolate: the minimiser of the cubic through
+ * (x1, f1, g1) and (x2, f2, g2), clamped to [lo, hi] when bounds is given
+ * and to the interval between x1 and x2 otherwise; the midpoint of that
+ * interval when the cubic has no minimiser. */
+static double
+cubic_interpolate (double x1, double f1, double g1, double x2, double f2,
+    double g2, const double *bounds)
+{
+  double lo, hi, d1, d2_square, d2, min_pos;
+
+  if (bounds != NULL) {
+    lo = bounds[0];
+    hi = bounds[1];
+  } else if (x1 <= x2) {
+    lo = x1;
+    hi = x2;
+  } else {
+    lo = x2;
+    hi = x1;
+  }
+
+  d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
+  d2_square = d1 * d1 - g1 * g2;
+  if (!(d2_square >= 0))
+    return (lo + hi) / 2.;
+
+  d2 = sqrt (d2_square);
+  if (x1 <= x2)
+    min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2));
+  else
+    min_pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+  return py_min (py_max (min_pos, lo), hi);
+}
+
+/* ------------------------------------------------------------------------ */
+/* L-BFGS state                                                              */
+
+typedef struct
+{
+  const SfVecOps *ops;
+  gpointer ctx;
+  const SfLbfgsOptions *opt;
+  SfVec *x;                     /* the caller's point, updated in place */
+
+  SfVec *g;                     /* gradient at x (torch's flat_grad) */
+  SfVec *g_prev;                /* gradient at the previous x */
+  SfVec *d;                     /* search direction */
+  SfVec *xt;                    /* line-search trial point x + t d */
+  SfVec *y, *s;                 /* candidate pair, swapped into the ring */
+  SfVec *ls[SF_LS_VECS];        /* line-search gradients */
+
+  /* The history as a ring of cap slots: logical pair i (0 the oldest) is in
+   * slot (head + i) % cap.  dirs holds torch's old_dirs (y = g - g_prev),
+   * stps its old_stps (s = t d), ro 1 / y.s. */
+  int cap;
+  int head;
+  int num_old;
+  SfVec **dirs;
+  SfVec **stps;
+  double *ro;
+  double *al;
+} Lbfgs;
+
+/* A point of the line search: step t, f and gradient at x + t d, and the
+ * directional derivative g.d. */
+typedef struct
+{
+  double t;
+  double f;
+  double gtd;
+  SfVec *g;
+} LsPoint;
+
+/* The line search's spare gradients: the current gradient `keep` may sit in
+ * the bracket but is never handed out or taken back. */
+typedef struct
+{
+  SfVec *free[SF_LS_VECS];
+  int n;
+  SfVec *keep;
+} LsPool;
+
+static gboolean
+vec_new_into (Lbfgs * st, SfVec ** out, GError ** error)
+{
+  *out = st->ops->vec_new (st->ctx, error);
+  return *out != NULL;
+}
+
+/* Number of ring slots: torch never holds more than history pairs, and
+ * max_iter iterations store at most max_iter - 1. */
+static int
+lbfgs_ring_size (const SfLbfgsOptions * opt)
+{
+  return MIN (opt->history, MAX (opt->max_iter - 1, 1));
+}
+
+static gboolean
+lbfgs_alloc (Lbfgs * st, GError ** error)
+{
+  SfVec **fixed[] = { &st->g, &st->g_prev, &st->d, &st->xt, &st->y, &st->s,
+    &st->ls[0], &st->ls[1], &st->ls[2]
+  };
+  guint i;
+  int k;
+
+  G_STATIC_ASSERT (SF_LS_VECS == 3);
+
+  for (i = 0; i < G_N_ELEMENTS (fixed); i++)
+    if (!vec_new_into (st, fixed[i], error))
+      return FALSE;
+
+  st->cap = lbfgs_ring_size (st->opt);
+  st->dirs = g_new0 (SfVec *, st->cap);
+  st->stps = g_new0 (SfVec *, st->cap);
+  st->ro = g_new0 (double, st->cap);
+  st->al = g_new0 (double, st->cap);
+  for (k = 0; k < st->cap; k++) {
+    if (!vec_new_into (st, &st->dirs[k], error)
+        || !vec_new_into (st, &st->stps[k], error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+lbfgs_free_vec (Lbfgs * st, SfVec * v)
+{
+  if (v != NULL)
+    st->ops->vec_free (st->ctx, v);
+}
+
+static void
+lbfgs_clear (Lbfgs * st)
+{
+  int k;
+
+  lbfgs_free_vec (st, st->g);
+  lbfgs_free_vec (st, st->g_prev);
+  lbfgs_free_vec (st, st->d);
+  lbfgs_free_vec (st, st->xt);
+  lbfgs_free_vec (st, st->y);
+  lbfgs_free_vec (st, st->s);
+  for (k = 0; k < SF_LS_VECS; k++)
+    lbfgs_free_vec (st, st->ls[k]);
+  for (k = 0; k < st->cap; k++) {
+    lbfgs_free_vec (st, st->dirs[k]);
+    lbfgs_free_vec (st, st->stps[k]);
+  }
+  g_free (st->dirs);
+  g_free (st->stps);
+  g_free (st->ro);
+  g_free (st->al);
+}
+
+static int
+ring_slot (const Lbfgs * st, int i)
+{
+  return (st->head + i) % st->cap;
+}
+
+/* Appends the candidate pair (st->y, st->s) with ro = 1 / ys, dropping the
+ * oldest pair when the history is full; the displaced vectors become the
+ * next candidate's storage. */
+static void
+ring_push (Lbfgs * st, double ys)
+{
+  int slot;
+  SfVec *tmp;
+
+  if (st->num_old == st->cap) {
+    slot = st->head;
+    st->head = (st->head + 1) % st->cap;
+  } else {
+    slot = ring_slot (st, st->num_old);
+    st->num_old++;
+  }
+  tmp = st->dirs[slot];
+  st->dirs[slot] = st->y;
+  st->y = tmp;
+  tmp = st->stps[slot];
+  st->stps[slot] = st->s;
+  st->s = tmp;
+  st->ro[slot] = 1. / ys;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Line search (torch's _strong_wolfe)                                       */
+
+static void
+pool_init (LsPool * p, Lbfgs * st)
+{
+  int k;
+
+  for (k = 0; k < SF_LS_VECS; k++)
+    p->free[k] = st->ls[k];
+  p->n = SF_LS_VECS;
+  p->keep = st->g;
+}
+
+static SfVec *
+pool_take (LsPool * p)
+{
+  g_assert (p->n > 0);
+  return p->free[--p->n];
+}
+
+static void
+pool_give (LsPool * p, SfVec * v)
+{
+  if (v == NULL || v == p->keep)
+    return;
+  g_assert (p->n < SF_LS_VECS);
+  p->free[p->n++] = v;
+}
+
+/* Fills p->f, p->g and p->gtd at x + p->t d (torch's _directional_evaluate
+ * followed by g_new.dot(d)). */
+static gboolean
+ls_evaluate (Lbfgs * st, LsPoint * p, GError ** error)
+{
+  const SfVecOps *ops = st->ops;
+
+  return ops->copy (st->ctx, st->x, st->xt, error)
+      && ops->axpy (st->ctx, p->t, st->d, st->xt, error)
+      && ops->eval (st->ctx, st->xt, &p->f, p->g, error)
+      && ops->dot (st->ctx, p->g, st->d, &p->gtd, error);
+}
+
+/* Takes a spare gradient for a new point at step t and evaluates it. */
+static gboolean
+ls_new_point (Lbfgs * st, LsPool * pool, double t, LsPoint * p,
+    GError ** error)
+{
+  p->t = t;
+  p->g = pool_take (pool);
+  return ls_evaluate (st, p, error);
+}
+
+typedef struct
+{
+  double f;                     /* f and gtd at step 0 */
+  double gtd;
+  double d_norm;                /* max |d| */
+  LsPoint br[2];                /* the bracket (one point when done) */
+  int n_br;
+  gboolean done;
+  int ls_iter;
+  int evals;
+} LsState;
+
+/* Python's bracket_f[0] <= bracket_f[-1] (or [1]) choice of the low end. */
+static void
+ls_low_high (const LsState * ls, int *low, int *high)
+{
+  gboolean first = ls->br[0].f <= ls->br[ls->n_br - 1].f;
+
+  *low = first ? 0 : 1;
+  *high = first ? 1 : 0;
+}
+
+/* The bracketing phase: walks out from t until a step satisfies the strong
+ * Wolfe conditions (ls->done) or an interval containing one is found. */
+static gboolean
+ls_bracket (Lbfgs * st, LsPool * pool, LsState * ls, double t,
+    GError ** error)
+{
+  LsPoint prev = { 0., ls->f, ls->gtd, st->g };
+  LsPoint cur;
+
+  if (!ls_new_point (st, pool, t, &cur, error))
+    return FALSE;
+  ls->evals = 1;
+
+  while (ls->ls_iter < SF_WOLFE_MAX_LS) {
+    double bounds[2], t_next;
+
+    if (cur.f > (ls->f + SF_WOLFE_C1 * cur.t * ls->gtd)
+        || (ls->ls_iter > 1 && cur.f >= prev.f)) {
+      ls->br[0] = prev;
+      ls->br[1] = cur;
+      ls->n_br = 2;
+      return TRUE;
+    }
+    if (fabs (cur.gtd) <= -SF_WOLFE_C2 * ls->gtd) {
+      pool_give (pool, prev.g);
+      ls->br[0] = cur;
+      ls->n_br = 1;
+      ls->done = TRUE;
+      return TRUE;
+    }
+    if (cur.gtd >= 0) {
+      ls->br[0] = prev;
+      ls->br[1] = cur;
+      ls->n_br = 2;
+      return TRUE;
+    }
+
+    /* extrapolate */
+    bounds[0] = cur.t + 0.01 * (cur.t - prev.t);
+    bounds[1] = cur.t * 10;
+    t_next = cubic_interpolate (prev.t, prev.f, prev.gtd, cur.t, cur.f,
+        cur.gtd, bounds);
+    pool_give (pool, prev.g);
+    prev = cur;
+    if (!ls_new_point (st, pool, t_next, &cur, error))
+      return FALSE;
+    ls->evals++;
+    ls->ls_iter++;
+  }
+
+  /* out of evaluations: bracket [0, t] */
+  pool_give (pool, prev.g);
+  ls->br[0] = (LsPoint) { 0., ls->f, ls->gtd, st->g };
+  ls->br[1] = cur;
+  ls->n_br = 2;
+  return TRUE;
+}
+
+/* The next trial step of the zoom phase, moved 0.1 of the bracket away from
+ * its ends when it keeps landing next to them. */
+static double
+ls_zoom_step (const LsState * ls, gboolean * insuf_progress)
+{
+  const LsPoint *b = ls->br;
+  double t, bmax, bmin, eps;
+
+  t = cubic_interpolate (b[0].t, b[0].f, b[0].gtd, b[1].t, b[1].f, b[1].gtd,
+      NULL);
+  bmax = py_max (b[0].t, b[1].t);
+  bmin = py_min (b[0].t, b[1].t);
+  eps = 0.1 * (bmax - bmin);
+  if (py_min (bmax - t, t - bmin) < eps) {
+    if (*insuf_progress || t >= bmax || t <= bmin) {
+      if (fabs (t - bmax) < fabs (t - bmin))
+        t = bmax - eps;
+      else
+        t = bmin + eps;
+      *insuf_progress = FALSE;
+    } else {
+      *insuf_progress = TRUE;
+    }
+  } else {
+    *insuf_progress = FALSE;
+  }
+  return t;
+}
+
+/* Puts the new point p into the bracket as torch does. */
+static void
+ls_zoom_update (LsState * ls, LsPool * pool, const LsPoint * p, int *low,
+    int *high)
+{
+  if (p->f > (ls->f + SF_WOLFE_C1 * p->t * ls->gtd) || p->f >= ls->br[*low].f) {
+    /* Armijo fails or no lower than the low end: p is the new high end */
+    pool_give (pool, ls->br[*high].g);
+    ls->br[*high] = *p;
+    ls_low_high (ls, low, high);
+    return;
+  }
+
+  if (fabs (p->gtd) <= -SF_WOLFE_C2 * ls->gtd) {
+    ls->done = TRUE;
+    pool_give (pool, ls->br[*low].g);
+  } else if (p->gtd * (ls->br[*high].t - ls->br[*low].t) >= 0) {
+    /* the old low end becomes the high end */
+    pool_give (pool, ls->br[*high].g);
+    ls->br[*high] = ls->br[*low];
+  } else {
+    pool_give (pool, ls->br[*low].g);
+  }
+  ls->br[*low] = *p;
+}
+
+/* The zoom phase: shrinks the bracket until a point satisfies the strong
+ * Wolfe conditions, the bracket is too small or the evaluations run out;
+ * *low ends as the index of the best point. */
+static gboolean
+ls_zoom (Lbfgs * st, LsPool * pool, LsState * ls, int *low, GError ** error)
+{
+  gboolean insuf_progress = FALSE;
+  int high;
+
+  ls_low_high (ls, low, &high);
+  while (!ls->done && ls->ls_iter < SF_WOLFE_MAX_LS) {
+    LsPoint p;
+
+    if (fabs (ls->br[1].t - ls->br[0].t) * ls->d_norm
+        < st->opt->tolerance_change)
+      break;
+
+    if (!ls_new_point (st, pool, ls_zoom_step (ls, &insuf_progress), &p,
+            error))
+      return FALSE;
+    ls->evals++;
+    ls->ls_iter++;
+    ls_zoom_update (ls, pool, &p, low, &high);
+  }
+  return TRUE;
+}
+
+/* torch's _strong_wolfe from x along d with initial step t, f and gtd at x,
+ * gradient st->g.  On return *f_out, *t_out are the accepted point and
+ * st->g holds its gradient; *evals_out counts the evaluations. */
+static gboolean
+strong_wolfe (Lbfgs * st, double t, double f, double gtd, double *f_out,
+    double *t_out, int *evals_out, GError ** error)
+{
+  LsState ls = { 0, };
+  LsPool pool;
+  int low;
+
+  ls.f = f;
+  ls.gtd = gtd;
+  pool_init (&pool, st);
+  if (!st->ops->absmax (st->ctx, st->d, &ls.d_norm, error)
+      || !ls_bracket (st, &pool, &ls, t, error)
+      || !ls_zoom (st, &pool, &ls, &low, error))
+    return FALSE;
+
+  *f_out = ls.br[low].f;
+  *t_out = ls.br[low].t;
+  *evals_out = ls.evals;
+  if (ls.br[low].g == st->g)
+    return TRUE;
+  return st->ops->copy (st->ctx, ls.br[low].g, st->g, error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* L-BFGS iteration                                                          */
+
+/* Stores the pair (g - g_prev, t d) when its curvature is positive enough,
+ * updating *h_diag = y.s / y.y as torch does. */
+static gboolean
+lbfgs_update_memory (Lbfgs * st, double t, double *h_diag, GError ** error)
+{
+  const SfVecOps *ops = st->ops;
+  double ys, yy;
+
+  if (!ops->copy (st->ctx, st->g, st->y, error)
+      || !ops->axpy (st->ctx, -1., st->g_prev, st->y, error)
+      || !ops->copy (st->ctx, st->d, st->s, error)
+      || !ops->scale (st->ctx, t, st->s, error)
+      || !ops->dot (st->ctx, st->y, st->s, &ys, error))
+    return FALSE;
+  if (!(ys > SF_LBFGS_CURVATURE_MIN))
+    return TRUE;
+
+  if (!ops->dot (st->ctx, st->y, st->y, &yy, error))
+    return FALSE;
+  ring_push (st, ys);
+  *h_diag = ys / yy;
+  return TRUE;
+}
+
+/* d = -H g by the two-loop recursion over the stored pairs, with the
+ * initial inverse Hessian h_diag I. */
+static gboolean
+lbfgs_direction (Lbfgs * st, double h_diag, GError ** error)
+{
+  const SfVecOps *ops = st->ops;
+  int i;
+
+  if (!ops->copy (st->ctx, st->g, st->d, error)
+      || !ops->scale (st->ctx, -1., st->d, error))
+    return FALSE;
+
+  for (i = st->num_old - 1; i >= 0; i--) {
+    int k = ring_slot (st, i);
+    double sq;
+
+    if (!ops->dot (st->ctx, st->stps[k], st->d, &sq, error))
+      return FALSE;
+    st->al[k] = sq * st->ro[k];
+    if (!ops->axpy (st->ctx, -st->al[k], st->dirs[k], st->d, error))
+      return FALSE;
+  }
+
+  if (!ops->scale (st->ctx, h_diag, st->d, error))
+    return FALSE;
+
+  for (i = 0; i < st->num_old; i++) {
+    int k = ring_slot (st, i);
+    double yr, be_i;
+
+    if (!ops->dot (st->ctx, st->dirs[k], st->d, &yr, error))
+      return FALSE;
+    be_i = yr * st->ro[k];
+    if (!ops->axpy (st->ctx, st->al[k] - be_i, st->stps[k], st->d, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct
+{
+  double f;                     /* loss at x */
+  double t;                     /* last step length */
+  double h_diag;
+  int n_iter;
+  int evals;
+} LbfgsRun;
+
+/* Sets the search direction for iteration run->n_iter. */
+static gboolean
+lbfgs_search_direction (Lbfgs * st, LbfgsRun * run, GError ** error)
+{
+  if (run->n_iter == 1) {
+    st->num_old = 0;
+    st->head = 0;
+    run->h_diag = 1.;
+    return st->ops->copy (st->ctx, st->g, st->d, error)
+        && st->ops->scale (st->ctx, -1., st->d, error);
+  }
+  return lbfgs_update_memory (st, run->t, &run->h_diag, error)
+      && lbfgs_direction (st, run->h_diag, error);
+}
+
+/* Whether the loop must stop after an accepted step (torch's checks, in
+ * its order, after the caller's callback). */
+static gboolean
+lbfgs_converged (Lbfgs * st, const LbfgsRun * run, double prev_loss,
+    gboolean opt_cond, gboolean * stop, GError ** error)
+{
+  const SfLbfgsOptions *opt = st->opt;
+  int max_eval = opt->max_eval > 0 ? opt->max_eval : opt->max_iter * 5 / 4;
+  double d_max;
+
+  *stop = TRUE;
+  if (run->n_iter == opt->max_iter || run->evals >= max_eval || opt_cond)
+    return TRUE;
+  if (!st->ops->absmax (st->ctx, st->d, &d_max, error))
+    return FALSE;
+  if (d_max * fabs (run->t) <= opt->tolerance_change)
+    return TRUE;
+  if (fabs (run->f - prev_loss) < opt->tolerance_change)
+    return TRUE;
+  *stop = FALSE;
+  return TRUE;
+}
+
+/* One L-BFGS iteration from x; *stop is set when the loop must end. */
+static gboolean
+lbfgs_iterate (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
+    gpointer user_data, gboolean * stop, GError ** error)
+{
+  const SfVecOps *ops = st->ops;
+  double prev_loss, gtd, g_max;
+  int ls_evals;
+
+  run->n_iter++;
+  if (!lbfgs_search_direction (st, run, error)
+      || !ops->copy (st->ctx, st->g, st->g_prev, error))
+    return FALSE;
+  prev_loss = run->f;
+
+  /* initial step length */
+  if (run->n_iter == 1) {
+    double g_sum;
+
+    if (!ops->asum (st->ctx, st->g, &g_sum, error))
+      return FALSE;
+    run->t = py_min (1., 1. / g_sum) * st->opt->lr;
+  } else {
+    run->t = st->opt->lr;
+  }
+
+  if (!ops->dot (st->ctx, st->g, st->d, &gtd, error))
+    return FALSE;
+  if (gtd > -st->opt->tolerance_change) {
+    *stop = TRUE;
+    return TRUE;
+  }
+
+  if (!strong_wolfe (st, run->t, run->f, gtd, &run->f, &run->t, &ls_evals,
+          error)
+      || !ops->axpy (st->ctx, run->t, st->d, st->x, error)
+      || !ops->absmax (st->ctx, st->g, &g_max, error))
+    return FALSE;
+  run->evals += ls_evals;
+
+  if (cb != NULL && !cb (run->n_iter, run->f, user_data)) {
+    *stop = TRUE;
+    return TRUE;
+  }
+  return lbfgs_converged (st, run, prev_loss,
+      g_max <= st->opt->tolerance_grad, stop, error);
+}
+
+static gboolean
+lbfgs_run (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
+    gpointer user_data, GError ** error)
+{
+  double g_max;
+  gboolean stop = FALSE;
+
+  if (!st->ops->eval (st->ctx, st->x, &run->f, st->g, error))
+    return FALSE;
+  run->evals = 1;
+  if (!st->ops->absmax (st->ctx, st->g, &g_max, error))
+    return FALSE;
+  if (g_max <= st->opt->tolerance_grad)
+    return TRUE;
+
+  while (!stop && run->n_iter < st->opt->max_iter) {
+    if (!lbfgs_iterate (st, run, cb, user_data, &stop, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+void
+sf_lbfgs_options_init (SfLbfgsOptions * o, int max_iter)
+{
+  g_return_if_fail (o != NULL);
+
+  o->max_iter = max_iter;
+  o->max_eval = 0;
+  o->history = 100;
+  o->lr = 1.;
+  o->tolerance_grad = 1e-7;
+  o->tolerance_change = 1e-9;
+}
+
+/* Holds 9 + 2 * min (history, max_iter - 1) vectors for the whole run.  As
+ * in torch, *iters_out is state['n_iter'] (an iteration that ends before
+ * stepping because g.d > -tolerance_change counts, without a callback) and
+ * *evals_out state['func_evals']; the callback sees every accepted step. */
+gboolean
+sf_lbfgs_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
+    const SfLbfgsOptions * opt, SfOptimCallback cb, gpointer user_data,
+    double *f_out, int *iters_out, int *evals_out, GError ** error)
+{
+  Lbfgs st = { 0, };
+  LbfgsRun run = { 0, };
+  gboolean ok;
+
+  g_return_val_if_fail (ops != NULL && x != NULL && opt != NULL, FALSE);
+  g_return_val_if_fail (ops->absmax != NULL && ops->asum != NULL, FALSE);
+  g_return_val_if_fail (opt->history >= 1, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  st.ops = ops;
+  st.ctx = ctx;
+  st.opt = opt;
+  st.x = x;
+
+  ok = lbfgs_alloc (&st, error) && lbfgs_run (&st, &run, cb, user_data,
+      error);
+  lbfgs_clear (&st);
+  if (!ok)
+    return FALSE;
+
+  if (f_out != NULL)
+    *f_out = run.f;
+  if (iters_out != NULL)
+    *iters_out = run.n_iter;
+  if (evals_out != NULL)
+    *evals_out = run.evals;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Adam                                                                      */
+
+/* Steps 1..iterations: f and g at x, then the bias-corrected Adam update
+ * (torch's loss = closure (); optimizer.step ()).  The callback gets step t
+ * and the loss evaluated at its start, as the PyTorch loop would print. */
+static gboolean
+adam_run (const SfVecOps * ops, gpointer ctx, SfVec * x, SfVec * g,
+    SfVec * m, SfVec * v, int iterations, double lr, SfOptimCallback cb,
+    gpointer user_data, double *f, int *iters, GError ** error)
+{
+  int t;
+
+  if (!ops->zero (ctx, m, error) || !ops->zero (ctx, v, error))
+    return FALSE;
+  if (iterations <= 0)
+    return ops->eval (ctx, x, f, g, error);
+
+  for (t = 1; t <= iterations; t++) {
+    if (!ops->eval (ctx, x, f, g, error)
+        || !ops->adam (ctx, x, g, m, v, lr, SF_ADAM_BETA1, SF_ADAM_BETA2,
+            SF_ADAM_EPS, t, error))
+      return FALSE;
+    *iters = t;
+    if (cb != NULL && !cb (t, *f, user_data))
+      break;
+  }
+  return TRUE;
+}
+
+/* f_out gets the loss of the last evaluation: at the start of the last step
+ * taken (one evaluation at x when iterations <= 0). */
+gboolean
+sf_adam_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
+    int iterations, double lr, SfOptimCallback cb, gpointer user_data,
+    double *f_out, int *iters_out, GError ** error)
+{
+  SfVec *vecs[3] = { NULL, NULL, NULL };        /* g, m, v */
+  double f = 0.;
+  int iters = 0, k;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (ops != NULL && x != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (k = 0; k < 3 && ok; k++) {
+    vecs[k] = ops->vec_new (ctx, error);
+    ok = vecs[k] != NULL;
+  }
+  if (ok)
+    ok = adam_run (ops, ctx, x, vecs[0], vecs[1], vecs[2], iterations, lr,
+        cb, user_data, &f, &iters, error);
+  for (k = 0; k < 3; k++)
+    if (vecs[k] != NULL)
+      ops->vec_free (ctx, vecs[k]);
+  if (!ok)
+    return FALSE;
+
+  if (f_out != NULL)
+    *f_out = f;
+  if (iters_out != NULL)
+    *iters_out = iters;
+  return TRUE;
+}

@@ -1,0 +1,80 @@
+/* optim.h - L-BFGS (with a strong-Wolfe line search) and Adam, written
+ * against an abstract vector interface.
+ *
+ * The optimisers keep only scalars on the host; every vector operation goes
+ * through SfVecOps, which the stylizer implements with GPU buffers (so no
+ * image is read back during an optimisation) and the tests implement with
+ * plain double arrays.  The L-BFGS follows torch.optim.LBFGS with
+ * line_search_fn="strong_wolfe" step for step, so that it can be compared
+ * with the PyTorch peer iteration by iteration.
+ */
+#ifndef SF_OPTIM_H
+#define SF_OPTIM_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct SfVec SfVec;     /* opaque: whatever the implementation keeps */
+
+typedef struct
+{
+  /* a new vector of the problem's length (contents undefined) */
+  SfVec *(*vec_new) (gpointer ctx, GError **error);
+  void (*vec_free) (gpointer ctx, SfVec *v);
+  /* f(x) and its gradient g at x */
+  gboolean (*eval) (gpointer ctx, SfVec *x, double *f, SfVec *g, GError **error);
+  gboolean (*dot) (gpointer ctx, SfVec *a, SfVec *b, double *out, GError **error);
+  /* y += a * x */
+  gboolean (*axpy) (gpointer ctx, double a, SfVec *x, SfVec *y, GError **error);
+  /* x *= a */
+  gboolean (*scale) (gpointer ctx, double a, SfVec *x, GError **error);
+  /* dst = src */
+  gboolean (*copy) (gpointer ctx, SfVec *src, SfVec *dst, GError **error);
+  /* One Adam update of x from gradient g with moments m, v (t counts from 1,
+   * bias-corrected as torch.optim.Adam). */
+  gboolean (*adam) (gpointer ctx, SfVec *x, SfVec *g, SfVec *m, SfVec *v,
+      double lr, double beta1, double beta2, double eps, int t, GError **error);
+  /* sets v to 0 */
+  gboolean (*zero) (gpointer ctx, SfVec *v, GError **error);
+  /* The two reductions L-BFGS needs besides dot (kept last so that older
+   * initialisers still compile; L-BFGS requires both, Adam neither):
+   * absmax: *out = max_i |v_i| (torch's v.abs().max(): the gradient test
+   * against tolerance_grad, the line search's |d|, the step-size test);
+   * asum: *out = sum_i |v_i| (torch's v.abs().sum(): the first step length
+   * min (1, 1 / |g|_1) * lr). */
+  gboolean (*absmax) (gpointer ctx, SfVec *v, double *out, GError **error);
+  gboolean (*asum) (gpointer ctx, SfVec *v, double *out, GError **error);
+} SfVecOps;
+
+/* Called after each iteration with the loss at the new point; return FALSE
+ * to stop. */
+typedef gboolean (*SfOptimCallback) (int iteration, double f, gpointer user_data);
+
+typedef struct
+{
+  int max_iter;                 /* iterations (torch's max_iter) */
+  int max_eval;                 /* <= 0: max_iter * 5 / 4, as torch */
+  int history;                  /* torch's history_size */
+  double lr;                    /* torch's lr (1.0) */
+  double tolerance_grad;        /* 1e-7 */
+  double tolerance_change;      /* 1e-9 */
+} SfLbfgsOptions;
+
+void sf_lbfgs_options_init (SfLbfgsOptions *o, int max_iter);
+
+/* Minimises from x (updated in place).  f_out gets the loss at the final x
+ * (as evaluated by the last accepted step), iters_out the iterations run,
+ * evals_out the function evaluations.  Returns FALSE only on an error from
+ * ops. */
+gboolean sf_lbfgs_minimize (const SfVecOps *ops, gpointer ctx, SfVec *x,
+    const SfLbfgsOptions *opt, SfOptimCallback cb, gpointer user_data,
+    double *f_out, int *iters_out, int *evals_out, GError **error);
+
+/* Adam for `iterations` steps (beta1 0.9, beta2 0.999, eps 1e-8). */
+gboolean sf_adam_minimize (const SfVecOps *ops, gpointer ctx, SfVec *x,
+    int iterations, double lr, SfOptimCallback cb, gpointer user_data,
+    double *f_out, int *iters_out, GError **error);
+
+G_END_DECLS
+#endif /* SF_OPTIM_H */

@@ -1,0 +1,183 @@
+/* sf-engine.h - public API of the Vulkan style-transfer engine.
+ *
+ * The engine optimises an image so that its VGG-19 features match the
+ * content of one image and the style (Gram matrices) of another, after
+ * Gatys et al.; see README "Loss definition" for the exact loss.  It has no
+ * GStreamer types: the element in gst/ and the programs in examples/ and
+ * tests/ use this header alone.
+ *
+ * Objects and lifecycle:
+ *   SfDevice    a Vulkan device, created here or borrowed from the caller.
+ *   SfNet       VGG-19 weights uploaded to a device (one per model/pooling).
+ *   SfStylizer  the optimisation state for one image size: activations,
+ *               targets, the image being optimised and the optimiser memory.
+ *               Buffers are allocated once, in sf_stylizer_new().
+ * Free in reverse order: stylizers, then nets, then the device.
+ * Every function that can fail takes a GError and returns FALSE/NULL;
+ * errors are in SF_ERROR (sf-error.h) or SF_MODEL_ERROR (sf-weights.h).
+ */
+#ifndef SF_ENGINE_H
+#define SF_ENGINE_H
+
+#include <glib.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+#include "sf-types.h"
+#include "sf-error.h"
+#include "../models/sf-weights.h"
+
+G_BEGIN_DECLS
+
+typedef struct SfDevice SfDevice;
+typedef struct SfNet SfNet;
+typedef struct SfStylizer SfStylizer;
+
+/* ---- device ------------------------------------------------------------ */
+
+typedef struct
+{
+  gboolean is_cpu;              /* lavapipe / llvmpipe or another CPU device */
+  gboolean fp16_storage;        /* storageBuffer16BitAccess */
+  gboolean fp16_arithmetic;     /* shaderFloat16 */
+  gboolean coopmat_nv;          /* VK_NV_cooperative_matrix */
+  uint32_t subgroup_size;
+  uint64_t max_buffer_size;     /* largest single storage buffer, bytes */
+} SfDeviceFeatures;
+
+/* selector: NULL or "" picks automatically (discrete GPU, then integrated,
+ * then virtual, then CPU) unless the environment variable
+ * STYLEFILTER_DEVICE is set; a decimal number is a device index in
+ * vkEnumeratePhysicalDevices order, anything else a case-insensitive
+ * substring of the device name. */
+SfDevice *sf_device_new (const char *selector, GError **error);
+
+/* Uses the caller's Vulkan objects; they must outlive the SfDevice, which
+ * will not destroy them.  The device must have been created with the
+ * VK_KHR_push_descriptor extension enabled. */
+SfDevice *sf_device_new_borrowed (VkInstance instance,
+    VkPhysicalDevice physical_device, VkDevice device, VkQueue queue,
+    uint32_t queue_family, GError **error);
+
+const char *sf_device_get_name (const SfDevice *dev);
+const SfDeviceFeatures *sf_device_get_features (const SfDevice *dev);
+void sf_device_free (SfDevice *dev);
+
+/* Lists the Vulkan devices as "index: name (type)" lines, for error messages
+ * and `--list-devices`.  Returns a newly allocated string. */
+char *sf_device_list (GError **error);
+
+/* ---- network ------------------------------------------------------------ */
+
+SfNet *sf_net_new (SfDevice *dev, const SfVggWeights *weights,
+    SfPooling pooling, GError **error);
+void sf_net_free (SfNet *net);
+
+/* ---- optimisation ----------------------------------------------------- */
+
+typedef enum
+{
+  SF_OPTIMIZER_LBFGS = 0,
+  SF_OPTIMIZER_ADAM = 1,
+} SfOptimizer;
+
+typedef struct
+{
+  SfLossWeights weights;
+  SfOptimizer optimizer;
+  double learning_rate;         /* Adam's step size; L-BFGS's first step scale */
+  int history;                  /* L-BFGS memory (pairs kept) */
+} SfParams;
+
+/* content 1, style 1e3, tv 0, temporal 0, L-BFGS, learning rate 1, history 20 */
+void sf_params_init (SfParams *params);
+
+/* Called after each optimiser iteration; return FALSE to stop early. */
+typedef gboolean (*SfProgressFunc) (int iteration, const SfLossTerms *terms,
+    gpointer user_data);
+
+/* width, height: the optimisation size, 16 x 16 at least. */
+SfStylizer *sf_stylizer_new (SfNet *net, int width, int height,
+    GError **error);
+void sf_stylizer_free (SfStylizer *st);
+int sf_stylizer_get_width (const SfStylizer *st);
+int sf_stylizer_get_height (const SfStylizer *st);
+
+/* Style target from a planar RGB [0,1] image of any size >= 16 x 16. */
+gboolean sf_stylizer_set_style (SfStylizer *st, const float *rgb, int width,
+    int height, GError **error);
+
+/* Content target, planar RGB at the stylizer's size.  Does not touch the
+ * image being optimised. */
+gboolean sf_stylizer_set_content (SfStylizer *st, const float *rgb,
+    GError **error);
+
+/* The image being optimised, planar RGB at the stylizer's size. */
+gboolean sf_stylizer_set_image (SfStylizer *st, const float *rgb,
+    GError **error);
+
+/* Reads back the image being optimised, clamped to [0,1]. */
+gboolean sf_stylizer_get_image (SfStylizer *st, float *rgb, GError **error);
+
+/* One evaluation of the loss at the current image; grad (optional,
+ * [3][h][w]) receives d total / d image. */
+gboolean sf_stylizer_evaluate (SfStylizer *st, const SfParams *params,
+    SfLossTerms *terms, float *grad, GError **error);
+
+/* Runs up to `iterations` optimiser iterations from the current image (the
+ * optimiser's memory starts empty at each call).  final (optional) gets the
+ * loss terms at the resulting image, done (optional) the iterations run. */
+gboolean sf_stylizer_optimize (SfStylizer *st, const SfParams *params,
+    int iterations, SfProgressFunc progress, gpointer user_data,
+    SfLossTerms *final, int *done, GError **error);
+
+/* ---- video frames (used by the GStreamer element) ---------------------- */
+
+typedef enum
+{
+  SF_FORMAT_RGBA = 0,
+  SF_FORMAT_BGRA,
+  SF_FORMAT_RGBX,
+  SF_FORMAT_BGRX,
+  SF_FORMAT_RGB,
+  SF_FORMAT_BGR,
+} SfPixelFormat;
+
+typedef enum
+{
+  SF_WARM_NONE = 0,             /* start from the content frame */
+  SF_WARM_PREVIOUS = 1,         /* start from the previous result */
+} SfWarmStart;
+
+/* Uploads a packed 8-bit frame of any size (>= 1 x 1), resamples it on the
+ * GPU to the stylizer's size and makes it the content target.  The
+ * previous content frame is kept for the scene-cut measure and the
+ * temporal mask. */
+gboolean sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
+    int stride, int width, int height, SfPixelFormat format, GError **error);
+
+/* Mean absolute difference (0..1, over pixels and channels) between the
+ * last two content frames; negative when there is no previous frame. */
+double sf_stylizer_get_content_change (SfStylizer *st);
+
+/* Forgets the previous content frame and the previous result (after a
+ * flush, seek or scene cut). */
+void sf_stylizer_reset_sequence (SfStylizer *st);
+
+/* Prepares the image to optimise for the current frame: from the content
+ * frame, or (SF_WARM_PREVIOUS, when there is a previous result) from the
+ * previous result, which then also becomes the temporal target with the
+ * mask m = exp(-|c_t - c_{t-1}| / 0.02) (per pixel, mean over channels). */
+gboolean sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm,
+    GError **error);
+
+/* Ends the frame: the current image becomes the previous result. Then
+ * writes it clamped to [0,1], resampled to width x height, into a packed
+ * 8-bit frame.  preserve_colors keeps the content frame's chroma (YIQ) and
+ * takes only the luminance from the result. */
+gboolean sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride,
+    int width, int height, SfPixelFormat format, gboolean preserve_colors,
+    GError **error);
+
+G_END_DECLS
+#endif /* SF_ENGINE_H */

@@ -1,0 +1,648 @@
+/* stylizer.c - the optimisation state for one image size: targets, the
+ * loss and its gradient on the GPU, and the optimisers driven through
+ * SfVecOps.
+ *
+ * One evaluation is one command buffer: the forward pass, the Gram
+ * matrices and their differences to the style targets, then the backward
+ * pass with the style, content, total-variation and temporal gradients
+ * added where they attach.  Every reduction writes per-workgroup partials
+ * into a host-visible buffer that the host folds in double precision, so
+ * only scalars are read back; the image stays on the GPU.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "stylizer.h"
+#include "optim.h"
+
+const int sf_style_convs[SF_NUM_STYLE_LAYERS] = { 0, 2, 4, 8, 12 };
+
+void
+sf_params_init (SfParams *p)
+{
+  memset (p, 0, sizeof (*p));
+  p->weights.content = 1.0;
+  p->weights.style = 1e3;
+  p->optimizer = SF_OPTIMIZER_LBFGS;
+  p->learning_rate = 1.0;
+  p->history = 20;
+}
+
+static SfBuffer *
+new_floats (SfStylizer * st, gsize a, gsize b, gsize c, GError ** error)
+{
+  VkDeviceSize bytes;
+
+  if (!sf_size_floats (st->dev, a, b, c, &bytes, error))
+    return NULL;
+  return sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error);
+}
+
+SfStylizer *
+sf_stylizer_new (SfNet *net, int width, int height, GError **error)
+{
+  SfStylizer *st = g_new0 (SfStylizer, 1);
+  VkDeviceSize bytes;
+
+  st->dev = net->dev;
+  st->net = net;
+  st->w = width;
+  st->h = height;
+  st->n = 3 * (guint64) width * height;
+  st->content_change = -1.0;
+  if (!(st->acts = sf_acts_new (net, width, height, error)))
+    goto fail;
+  if (!(st->x = new_floats (st, 3, width, height, error))
+      || !(st->grad = new_floats (st, 3, width, height, error))
+      || !(st->content = new_floats (st, 3, width, height, error))
+      || !(st->content_prev = new_floats (st, 3, width, height, error))
+      || !(st->prev_result = new_floats (st, 3, width, height, error))
+      || !(st->mask = new_floats (st, 1, width, height, error)))
+    goto fail;
+  bytes = st->acts->act[SF_CONTENT_CONV]->size;
+  if (!(st->target = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error)))
+    goto fail;
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+    int c = net->cout[sf_style_convs[l]];
+    if (!(st->style_gram[l] = new_floats (st, c, c, 1, error))
+        || !(st->gram[l] = new_floats (st, c, c, 1, error))
+        || !(st->gdiff[l] = new_floats (st, c, c, 1, error)))
+      goto fail;
+  }
+  bytes = MAX (st->acts->max_act_bytes, st->n * sizeof (float));
+  if (!(st->ga = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error))
+      || !(st->gb = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error)))
+    goto fail;
+  if (!(st->partials = sf_buffer_new (st->dev,
+              SF_PARTIAL_SLOTS * SF_PARTIALS * sizeof (float), SF_MEM_HOST,
+              error))
+      || !(st->zero = sf_buffer_new (st->dev, 16, SF_MEM_HOST, error)))
+    goto fail;
+  memset (st->partials->mapped, 0, st->partials->size);
+  memset (st->zero->mapped, 0, st->zero->size);
+  return st;
+
+fail:
+  sf_stylizer_free (st);
+  return NULL;
+}
+
+void
+sf_stylizer_free (SfStylizer *st)
+{
+  SfDevice *dev;
+
+  if (!st)
+    return;
+  dev = st->dev;
+  sf_stylizer_frames_free (st);
+  sf_acts_free (st->net, st->acts);
+  SfBuffer *bufs[] = { st->x, st->grad, st->content, st->content_prev,
+    st->prev_result, st->mask, st->target, st->ga, st->gb, st->partials,
+    st->zero
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
+    sf_buffer_free (dev, bufs[i]);
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+    sf_buffer_free (dev, st->style_gram[l]);
+    sf_buffer_free (dev, st->gram[l]);
+    sf_buffer_free (dev, st->gdiff[l]);
+  }
+  g_free (st);
+}
+
+int
+sf_stylizer_get_width (const SfStylizer *st)
+{
+  return st->w;
+}
+
+int
+sf_stylizer_get_height (const SfStylizer *st)
+{
+  return st->h;
+}
+
+/* ---- targets ----------------------------------------------------------- */
+
+static gboolean
+record_diff (SfStylizer * st, VkCommandBuffer cb, SfBuffer * a, SfBuffer * b,
+    SfBuffer * out, SfBuffer * mask, int mode, double coef, int slot,
+    guint64 n, int mask_plane, GError ** error)
+{
+  struct { int32_t n, mode; float coef; int32_t off, mask_plane; } pc = {
+    (int32_t) n, mode, (float) coef, slot * SF_PARTIALS, mask_plane };
+  SfBuffer *bufs[5] = { a, b, out ? out : st->zero, mask ? mask : st->zero,
+    st->partials };
+
+  return sf_cmd_dispatch (st->dev, cb, SF_K_DIFF, bufs, 5, &pc, sizeof (pc),
+      sf_reduce_groups (n), 1, 1, error);
+}
+
+/* The content target: relu4_2 features of st->content, and their norm. */
+gboolean
+sf_stylizer_update_content_target (SfStylizer *st, GError **error)
+{
+  VkCommandBuffer cb;
+  SfActs *a = st->acts;
+  guint64 n = (guint64) st->net->cout[SF_CONTENT_CONV]
+      * a->cw[SF_CONTENT_CONV] * a->ch[SF_CONTENT_CONV];
+
+  if (!sf_cmd_begin (st->dev, &cb, error))
+    return FALSE;
+  if (!sf_net_record_forward (st->net, cb, a, st->content, SF_CONTENT_CONV,
+          error)
+      || !sf_record_axpby (st->dev, cb, 1.0, a->act[SF_CONTENT_CONV], 0.0,
+          st->target, n, error)
+      || !sf_record_dot (st->dev, cb, st->target, st->target, n, SF_REDUCE_DOT,
+          st->partials, SLOT_SCRATCH, error)) {
+    sf_cmd_free (st->dev, cb);
+    return FALSE;
+  }
+  if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
+    return FALSE;
+  st->target_norm = sf_partials_fold (st->partials, SLOT_SCRATCH, n, FALSE);
+  st->has_content = TRUE;
+  return TRUE;
+}
+
+gboolean
+sf_stylizer_set_content (SfStylizer *st, const float *rgb, GError **error)
+{
+  if (!sf_buffer_upload (st->dev, st->content, 0, rgb,
+          st->n * sizeof (float), error))
+    return FALSE;
+  return sf_stylizer_update_content_target (st, error);
+}
+
+gboolean
+sf_stylizer_set_style (SfStylizer *st, const float *rgb, int width,
+    int height, GError **error)
+{
+  SfActs *a = NULL;
+  SfBuffer *img = NULL;
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+  gboolean ok = FALSE;
+  VkDeviceSize bytes;
+
+  if (!(a = sf_acts_new (st->net, width, height, error)))
+    return FALSE;
+  if (!sf_size_floats (st->dev, 3, width, height, &bytes, error)
+      || !(img = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error))
+      || !sf_buffer_upload (st->dev, img, 0, rgb,
+          3 * (gsize) width * height * sizeof (float), error)
+      || !sf_cmd_begin (st->dev, &cb, error))
+    goto out;
+  if (!sf_net_record_forward (st->net, cb, a, img, SF_VGG_NUM_CONVS - 1,
+          error))
+    goto out;
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+    int c = st->net->cout[sf_style_convs[l]];
+    if (!sf_net_record_gram (st->net, cb, a, sf_style_convs[l],
+            st->style_gram[l], error)
+        || !sf_record_dot (st->dev, cb, st->style_gram[l], st->style_gram[l],
+            (guint64) c * c, SF_REDUCE_DOT, st->partials, SLOT_STYLE + l, error))
+      goto out;
+  }
+  ok = sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error);
+  cb = VK_NULL_HANDLE;
+  if (ok) {
+    for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+      guint64 c = st->net->cout[sf_style_convs[l]];
+      st->style_norm[l] = sf_partials_fold (st->partials, SLOT_STYLE + l,
+          c * c, FALSE);
+    }
+    st->has_style = TRUE;
+  }
+out:
+  sf_cmd_free (st->dev, cb);
+  sf_buffer_free (st->dev, img);
+  sf_acts_free (st->net, a);
+  return ok;
+}
+
+gboolean
+sf_stylizer_set_image (SfStylizer *st, const float *rgb, GError **error)
+{
+  return sf_buffer_upload (st->dev, st->x, 0, rgb, st->n * sizeof (float),
+      error);
+}
+
+gboolean
+sf_stylizer_get_image (SfStylizer *st, float *rgb, GError **error)
+{
+  if (!sf_buffer_download (st->dev, st->x, 0, rgb, st->n * sizeof (float),
+          error))
+    return FALSE;
+  for (guint64 i = 0; i < st->n; i++)
+    rgb[i] = CLAMP (rgb[i], 0.0f, 1.0f);
+  return TRUE;
+}
+
+/* ---- the loss ---------------------------------------------------------- */
+
+static double
+safe_inv (double v)
+{
+  return v > 0.0 ? 1.0 / v : 0.0;
+}
+
+/* Records the loss and gradient at x into grad (both n floats). */
+static gboolean
+record_eval (SfStylizer * st, VkCommandBuffer cb, SfBuffer * x,
+    SfBuffer * grad, const SfParams * p, GError ** error)
+{
+  SfNet *net = st->net;
+  SfActs *a = st->acts;
+  SfBuffer *gcur = st->ga, *gother = st->gb, *tmp;
+  const SfLossWeights *w = &p->weights;
+
+  if (!sf_net_record_forward (net, cb, a, x, SF_VGG_NUM_CONVS - 1, error))
+    return FALSE;
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+    guint64 c = net->cout[sf_style_convs[l]];
+    if (!sf_net_record_gram (net, cb, a, sf_style_convs[l], st->gram[l],
+            error)
+        || !record_diff (st, cb, st->gram[l], st->style_gram[l], st->gdiff[l],
+            NULL, 1, 0.0, SLOT_STYLE + l, c * c, 0, error))
+      return FALSE;
+  }
+  for (int i = SF_VGG_NUM_CONVS - 1; i >= 0; i--) {
+    int M = a->cw[i] * a->ch[i], C = net->cout[i];
+    for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+      if (sf_style_convs[l] != i)
+        continue;
+      struct { int32_t C, M; float coef; int32_t acc; } pc = { C, M,
+        (float) (w->style * 4.0 / (SF_NUM_STYLE_LAYERS * (double) M)
+            * safe_inv (st->style_norm[l])), i != SF_VGG_NUM_CONVS - 1 };
+      SfBuffer *b[3] = { st->gdiff[l], a->act[i], gcur };
+      if (!sf_cmd_dispatch (st->dev, cb, SF_K_STYLE_GRAD, b, 3, &pc,
+              sizeof (pc), sf_div_up ((guint64) sf_div_up (M, 4)
+                  * sf_div_up (C, 4), 64), 1, 1, error))
+        return FALSE;
+    }
+    if (i == SF_CONTENT_CONV
+        && !record_diff (st, cb, a->act[i], st->target, gcur, NULL, 2,
+            2.0 * w->content * safe_inv (st->target_norm), SLOT_CONTENT,
+            (guint64) C * M, 0, error))
+      return FALSE;
+    if (!sf_net_record_conv_backward (net, cb, a, i, gcur, gother, error))
+      return FALSE;
+    if (i > 0 && sf_net_pool_after (i - 1)) {
+      if (!sf_net_record_pool_backward (net, cb, a, i - 1, gother, gcur,
+              error))
+        return FALSE;
+    } else {
+      tmp = gcur;
+      gcur = gother;
+      gother = tmp;
+    }
+  }
+  /* gcur now holds d/d(normalised image) */
+  struct { int32_t plane, mode; } pn = { st->w * st->h, 1 };
+  SfBuffer *nb[2] = { gcur, grad };
+  if (!sf_cmd_dispatch (st->dev, cb, SF_K_IMGNORM, nb, 2, &pn, sizeof (pn),
+          sf_div_up (st->n, 256), 1, 1, error))
+    return FALSE;
+  struct { int32_t W, H; float wv, wh, coef; int32_t off; } pt = {
+    st->w, st->h,
+    st->h > 1 ? (float) (1.0 / (3.0 * (st->h - 1) * st->w)) : 0.0f,
+    st->w > 1 ? (float) (1.0 / (3.0 * st->h * (st->w - 1))) : 0.0f,
+    (float) w->tv, SLOT_TV * SF_PARTIALS };
+  SfBuffer *tb[3] = { x, grad, st->partials };
+  if (!sf_cmd_dispatch (st->dev, cb, SF_K_TV, tb, 3, &pt, sizeof (pt),
+          sf_reduce_groups (st->n), 1, 1, error))
+    return FALSE;
+  if (st->temporal_active
+      && !record_diff (st, cb, x, st->prev_result, grad, st->mask, 2,
+          2.0 * w->temporal / (double) st->n, SLOT_TEMPORAL, st->n,
+          st->w * st->h, error))
+    return FALSE;
+  return TRUE;
+}
+
+static void
+fold_terms (SfStylizer * st, const SfParams * p, SfLossTerms * t)
+{
+  SfNet *net = st->net;
+  SfActs *a = st->acts;
+  const SfLossWeights *w = &p->weights;
+  guint64 nc = (guint64) net->cout[SF_CONTENT_CONV]
+      * a->cw[SF_CONTENT_CONV] * a->ch[SF_CONTENT_CONV];
+
+  memset (t, 0, sizeof (*t));
+  t->content = sf_partials_fold (st->partials, SLOT_CONTENT, nc, FALSE)
+      * safe_inv (st->target_norm);
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+    guint64 c = net->cout[sf_style_convs[l]];
+    t->style += sf_partials_fold (st->partials, SLOT_STYLE + l, c * c, FALSE)
+        * safe_inv (st->style_norm[l]);
+  }
+  t->style /= SF_NUM_STYLE_LAYERS;
+  t->tv = sf_partials_fold (st->partials, SLOT_TV, st->n, FALSE);
+  if (st->temporal_active)
+    t->temporal = sf_partials_fold (st->partials, SLOT_TEMPORAL, st->n,
+        FALSE) / (double) st->n;
+  t->total = w->content * t->content + w->style * t->style + w->tv * t->tv
+      + w->temporal * t->temporal;
+}
+
+static gboolean
+check_ready (SfStylizer * st, GError ** error)
+{
+  if (!st->has_style || !st->has_content) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "the %s target is not set", st->has_style ? "content" : "style");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+eval_at (SfStylizer * st, const SfParams * p, SfBuffer * x, SfBuffer * grad,
+    SfLossTerms * terms, GError ** error)
+{
+  VkCommandBuffer cb;
+
+  if (!check_ready (st, error) || !sf_cmd_begin (st->dev, &cb, error))
+    return FALSE;
+  if (!record_eval (st, cb, x, grad, p, error)) {
+    sf_cmd_free (st->dev, cb);
+    return FALSE;
+  }
+  if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
+    return FALSE;
+  fold_terms (st, p, terms);
+  st->evals++;
+  return TRUE;
+}
+
+gboolean
+sf_stylizer_evaluate (SfStylizer *st, const SfParams *params,
+    SfLossTerms *terms, float *grad, GError **error)
+{
+  SfLossTerms t;
+
+  if (!eval_at (st, params, st->x, st->grad, &t, error))
+    return FALSE;
+  if (terms)
+    *terms = t;
+  if (grad)
+    return sf_buffer_download (st->dev, st->grad, 0, grad,
+        st->n * sizeof (float), error);
+  return TRUE;
+}
+
+/* ---- SfVecOps on GPU buffers ------------------------------------------- */
+
+#define RING 64
+
+typedef struct
+{
+  SfStylizer *st;
+  const SfParams *params;
+  SfLossTerms ring[RING];       /* recent evaluations, to report terms */
+  guint n_ring;
+  SfProgressFunc progress;
+  gpointer user_data;
+} OptCtx;
+
+static SfVec *
+gv_new (gpointer ctx, GError ** error)
+{
+  OptCtx *c = ctx;
+  return (SfVec *) new_floats (c->st, 3, c->st->w, c->st->h, error);
+}
+
+static void
+gv_free (gpointer ctx, SfVec * v)
+{
+  OptCtx *c = ctx;
+  sf_buffer_free (c->st->dev, (SfBuffer *) v);
+}
+
+static gboolean
+gv_eval (gpointer ctx, SfVec * x, double *f, SfVec * g, GError ** error)
+{
+  OptCtx *c = ctx;
+  SfLossTerms t;
+
+  if (!eval_at (c->st, c->params, (SfBuffer *) x, (SfBuffer *) g, &t, error))
+    return FALSE;
+  c->ring[c->n_ring++ % RING] = t;
+  *f = t.total;
+  return TRUE;
+}
+
+/* Submits one small recording. */
+typedef gboolean (*RecordFunc) (OptCtx * c, VkCommandBuffer cb,
+    gpointer data, GError ** error);
+
+static gboolean
+run_one (OptCtx * c, RecordFunc rec, gpointer data, GError ** error)
+{
+  VkCommandBuffer cb;
+
+  if (!sf_cmd_begin (c->st->dev, &cb, error))
+    return FALSE;
+  if (!rec (c, cb, data, error)) {
+    sf_cmd_free (c->st->dev, cb);
+    return FALSE;
+  }
+  return sf_cmd_submit_wait (c->st->dev, &cb, 1, TRUE, error);
+}
+
+typedef struct
+{
+  SfBuffer *a, *b;
+  double ca, cb;
+  SfReduceMode mode;
+} VecArgs;
+
+static gboolean
+rec_dot (OptCtx * c, VkCommandBuffer cb, gpointer data, GError ** error)
+{
+  VecArgs *v = data;
+  return sf_record_dot (c->st->dev, cb, v->a, v->b, c->st->n, v->mode,
+      c->st->partials, SLOT_SCRATCH, error);
+}
+
+static gboolean
+rec_axpby (OptCtx * c, VkCommandBuffer cb, gpointer data, GError ** error)
+{
+  VecArgs *v = data;
+  return sf_record_axpby (c->st->dev, cb, v->ca, v->a, v->cb, v->b,
+      c->st->n, error);
+}
+
+static gboolean
+gv_dot (gpointer ctx, SfVec * a, SfVec * b, double *out, GError ** error)
+{
+  OptCtx *c = ctx;
+  VecArgs v = { (SfBuffer *) a, (SfBuffer *) b, 0, 0, SF_REDUCE_DOT };
+
+  if (!run_one (c, rec_dot, &v, error))
+    return FALSE;
+  *out = sf_partials_fold (c->st->partials, SLOT_SCRATCH, c->st->n, FALSE);
+  return TRUE;
+}
+
+static gboolean
+reduce_one (OptCtx * c, SfVec * a, SfReduceMode mode, double *out,
+    GError ** error)
+{
+  VecArgs v = { (SfBuffer *) a, NULL, 0, 0, mode };
+
+  if (!run_one (c, rec_dot, &v, error))
+    return FALSE;
+  *out = sf_partials_fold (c->st->partials, SLOT_SCRATCH, c->st->n,
+      mode == SF_REDUCE_ABSMAX);
+  return TRUE;
+}
+
+static gboolean
+gv_absmax (gpointer ctx, SfVec * a, double *out, GError ** error)
+{
+  return reduce_one (ctx, a, SF_REDUCE_ABSMAX, out, error);
+}
+
+static gboolean
+gv_asum (gpointer ctx, SfVec * a, double *out, GError ** error)
+{
+  return reduce_one (ctx, a, SF_REDUCE_ASUM, out, error);
+}
+
+static gboolean
+gv_axpy (gpointer ctx, double a, SfVec * x, SfVec * y, GError ** error)
+{
+  VecArgs v = { (SfBuffer *) x, (SfBuffer *) y, a, 1.0, SF_REDUCE_DOT };
+  return run_one (ctx, rec_axpby, &v, error);
+}
+
+static gboolean
+gv_scale (gpointer ctx, double a, SfVec * x, GError ** error)
+{
+  VecArgs v = { NULL, (SfBuffer *) x, 0.0, a, SF_REDUCE_DOT };
+  return run_one (ctx, rec_axpby, &v, error);
+}
+
+static gboolean
+gv_copy (gpointer ctx, SfVec * src, SfVec * dst, GError ** error)
+{
+  VecArgs v = { (SfBuffer *) src, (SfBuffer *) dst, 1.0, 0.0, SF_REDUCE_DOT };
+  return run_one (ctx, rec_axpby, &v, error);
+}
+
+static gboolean
+gv_zero (gpointer ctx, SfVec * x, GError ** error)
+{
+  VecArgs v = { NULL, (SfBuffer *) x, 0.0, 0.0, SF_REDUCE_DOT };
+  return run_one (ctx, rec_axpby, &v, error);
+}
+
+typedef struct
+{
+  SfBuffer *x, *g, *m, *v;
+  double lr, b1, b2, eps;
+  int t;
+} AdamArgs;
+
+static gboolean
+rec_adam (OptCtx * c, VkCommandBuffer cb, gpointer data, GError ** error)
+{
+  AdamArgs *a = data;
+  struct { int32_t n; float lr, b1, b2, eps, bc1, bc2; } pc = {
+    (int32_t) c->st->n, (float) a->lr, (float) a->b1, (float) a->b2,
+    (float) a->eps, (float) (1.0 - pow (a->b1, a->t)),
+    (float) (1.0 - pow (a->b2, a->t)) };
+  SfBuffer *b[4] = { a->x, a->g, a->m, a->v };
+
+  return sf_cmd_dispatch (c->st->dev, cb, SF_K_ADAM, b, 4, &pc, sizeof (pc),
+      sf_div_up (c->st->n, 256), 1, 1, error);
+}
+
+static gboolean
+gv_adam (gpointer ctx, SfVec * x, SfVec * g, SfVec * m, SfVec * v, double lr,
+    double b1, double b2, double eps, int t, GError ** error)
+{
+  AdamArgs a = { (SfBuffer *) x, (SfBuffer *) g, (SfBuffer *) m,
+    (SfBuffer *) v, lr, b1, b2, eps, t };
+  return run_one (ctx, rec_adam, &a, error);
+}
+
+static const SfVecOps gpu_ops = {
+  .vec_new = gv_new,
+  .vec_free = gv_free,
+  .eval = gv_eval,
+  .dot = gv_dot,
+  .axpy = gv_axpy,
+  .scale = gv_scale,
+  .copy = gv_copy,
+  .adam = gv_adam,
+  .zero = gv_zero,
+  .absmax = gv_absmax,
+  .asum = gv_asum,
+};
+
+/* The terms of the most recent evaluation whose total is f. */
+static gboolean
+find_terms (OptCtx * c, double f, SfLossTerms * out)
+{
+  for (guint k = 0; k < MIN (c->n_ring, RING); k++) {
+    const SfLossTerms *t = &c->ring[(c->n_ring - 1 - k) % RING];
+    if (t->total == f) {
+      *out = *t;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static gboolean
+opt_progress (int iteration, double f, gpointer user_data)
+{
+  OptCtx *c = user_data;
+  SfLossTerms t = { .total = f };
+
+  if (!c->progress)
+    return TRUE;
+  find_terms (c, f, &t);
+  return c->progress (iteration, &t, c->user_data);
+}
+
+gboolean
+sf_stylizer_optimize (SfStylizer *st, const SfParams *params, int iterations,
+    SfProgressFunc progress, gpointer user_data, SfLossTerms *final,
+    int *done, GError **error)
+{
+  OptCtx c = { st, params, {{0}}, 0, progress, user_data };
+  double f = 0.0;
+  int iters = 0, evals = 0;
+  gboolean ok;
+
+  if (!check_ready (st, error))
+    return FALSE;
+  if (iterations <= 0) {
+    if (done)
+      *done = 0;
+    return final ? sf_stylizer_evaluate (st, params, final, NULL, error) : TRUE;
+  }
+  if (params->optimizer == SF_OPTIMIZER_ADAM) {
+    ok = sf_adam_minimize (&gpu_ops, &c, (SfVec *) st->x, iterations,
+        params->learning_rate, opt_progress, &c, &f, &iters, error);
+  } else {
+    SfLbfgsOptions o;
+    sf_lbfgs_options_init (&o, iterations);
+    o.history = params->history > 0 ? params->history : 20;
+    o.lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
+    ok = sf_lbfgs_minimize (&gpu_ops, &c, (SfVec *) st->x, &o, opt_progress,
+        &c, &f, &iters, &evals, error);
+  }
+  if (!ok)
+    return FALSE;
+  if (done)
+    *done = iters;
+  if (final && !find_terms (&c, f, final))
+    return sf_stylizer_evaluate (st, params, final, NULL, error);
+  return TRUE;
+}

@@ -1,0 +1,67 @@
+/* stylizer.h - the SfStylizer object, shared by stylizer.c (targets, loss,
+ * optimisation) and frames.c (video frames, temporal term). */
+#ifndef SF_STYLIZER_H
+#define SF_STYLIZER_H
+
+#include "net.h"
+
+G_BEGIN_DECLS
+
+/* style layers: convs 0, 2, 4, 8, 12 (relu1_1 .. relu5_1) */
+extern const int sf_style_convs[SF_NUM_STYLE_LAYERS];
+
+/* partial slots */
+enum
+{
+  SLOT_CONTENT = 0,
+  SLOT_STYLE = 1,               /* 1 .. 5 */
+  SLOT_TV = 6,
+  SLOT_TEMPORAL = 7,
+  SLOT_SCRATCH = 8,
+  SLOT_CHANGE = 9,
+};
+
+struct SfStylizer
+{
+  SfDevice *dev;
+  SfNet *net;
+  int w, h;
+  guint64 n;                    /* 3 * w * h */
+  SfActs *acts;
+  SfBuffer *x;                  /* the image being optimised */
+  SfBuffer *grad;
+  SfBuffer *content;            /* content image / frame, planar */
+  SfBuffer *content_prev;       /* previous content frame */
+  SfBuffer *target;             /* content features (relu4_2) */
+  double target_norm;           /* ||target||^2 */
+  gboolean has_content;
+  SfBuffer *style_gram[SF_NUM_STYLE_LAYERS];
+  double style_norm[SF_NUM_STYLE_LAYERS];
+  gboolean has_style;
+  SfBuffer *gram[SF_NUM_STYLE_LAYERS];  /* Gram of x */
+  SfBuffer *gdiff[SF_NUM_STYLE_LAYERS]; /* Gram(x) - style Gram */
+  SfBuffer *ga, *gb;            /* backward scratch, largest activation */
+  SfBuffer *partials;           /* host-visible */
+  SfBuffer *zero;               /* one float 0 (unused mask binding) */
+  /* video */
+  SfBuffer *prev_result;        /* previous stylized frame, planar */
+  SfBuffer *mask;               /* temporal mask, one per pixel */
+  gboolean has_prev_content;
+  gboolean has_prev_result;
+  gboolean temporal_active;
+  double content_change;
+  SfBuffer *frame;              /* packed input frame */
+  SfBuffer *frame_out;          /* packed output frame */
+  int frame_w, frame_h, frame_row;
+  SfPixelFormat frame_format;
+  int evals;
+};
+
+/* stylizer.c: recomputes the content target from st->content. */
+gboolean sf_stylizer_update_content_target (SfStylizer *st, GError **error);
+
+/* frames.c */
+void sf_stylizer_frames_free (SfStylizer *st);
+
+G_END_DECLS
+#endif /* SF_STYLIZER_H */

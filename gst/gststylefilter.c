@@ -1,0 +1,1172 @@
+/* gststylefilter.c - the stylefilter element: neural style transfer of video
+ * frames (Gatys et al.) on the Vulkan compute engine in engine/.
+ *
+ * Copyright (C) 2025 gst-stylefilter contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:element-stylefilter
+ * @title: stylefilter
+ *
+ * Paints each video frame in the style of an image (#GstStyleFilter:style-location)
+ * by optimising the frame so that its VGG-19 features keep the frame's
+ * content and take on the Gram matrices of the style image (Gatys, Ecker and
+ * Bethge, "Image Style Transfer Using Convolutional Neural Networks", 2016).
+ * The optimisation runs on a Vulkan device at a processing size
+ * (#GstStyleFilter:processing-size, the longest side, the other one by
+ * aspect and at least 16); frames are resampled down to it on the GPU and the
+ * result is rendered back up to the frame size.  Each frame starts from the
+ * previous result (#GstStyleFilter:warm-start) with a temporal loss, so a
+ * few iterations per frame are enough and the video does not flicker; the
+ * first frame, and the first frame after a scene cut, a flush or a seek,
+ * runs #GstStyleFilter:first-iterations instead.
+ *
+ * Timestamps, durations and metadata pass through untouched.  After each
+ * frame an element message "stylefilter-stats" is posted on the bus with the
+ * fields frame (guint64), iterations (gint, the iterations run),
+ * max-iterations (gint, iterations or first-iterations), total-loss,
+ * content-loss, style-loss, temporal-loss, tv-loss (gdouble), milliseconds
+ * (gdouble) and scene-cut (gboolean).  L-BFGS may run fewer iterations than
+ * asked: like torch.optim.LBFGS it also stops after 1.25 x iterations loss
+ * evaluations, or when the loss no longer changes.
+ *
+ * QoS is enabled: frames that would arrive late at a live sink are dropped
+ * before they are processed.  The element adds the mean processing time of
+ * the last 8 frames to the latency it reports, and posts a latency message
+ * when that estimate moves by more than a quarter.
+ *
+ * The style image is decoded and the network loaded when the element goes
+ * from READY to PAUSED, so a missing or broken file fails that state change.
+ * Weights, iteration counts, style-location and the other properties marked
+ * "changeable in PLAYING state" may change while playing and take effect at
+ * the next frame.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 -e filesrc location=in.mp4 ! decodebin ! videoconvert ! \
+ *   stylefilter style-location=scream.jpg processing-size=256 ! \
+ *   videoconvert ! vp8enc ! webmmux ! filesink location=out.webm
+ * ]| Stylizes a video file at 256 pixels and writes it as WebM.
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! \
+ *   stylefilter style-location=scream.jpg processing-size=256 iterations=4 ! \
+ *   videoconvert ! autovideosink
+ * ]| Stylizes a webcam live.
+ * |[
+ * gst-launch-1.0 -m videotestsrc num-buffers=10 ! videoconvert ! \
+ *   stylefilter style-location=scream.jpg processing-size=64 ! fakesink
+ * ]| Prints the per-frame stylefilter-stats messages.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#include "gststylefilter.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_style_filter_debug);
+#define GST_CAT_DEFAULT gst_style_filter_debug
+
+/* The engine's smallest optimisation size. */
+#define MIN_PROCESSING_SIDE 16
+
+enum
+{
+  PROP_0,
+  PROP_STYLE_LOCATION,
+  PROP_MODEL_LOCATION,
+  PROP_ITERATIONS,
+  PROP_FIRST_ITERATIONS,
+  PROP_CONTENT_WEIGHT,
+  PROP_STYLE_WEIGHT,
+  PROP_TV_WEIGHT,
+  PROP_TEMPORAL_WEIGHT,
+  PROP_WARM_START,
+  PROP_OPTIMIZER,
+  PROP_LEARNING_RATE,
+  PROP_PROCESSING_SIZE,
+  PROP_POOLING,
+  PROP_PRESERVE_COLORS,
+  PROP_STYLE_SCALE,
+  PROP_DEVICE,
+  PROP_SEED,
+  PROP_SCENE_THRESHOLD,
+  PROP_DEVICE_NAME,
+};
+
+#define DEFAULT_PROP_STYLE_LOCATION NULL
+#define DEFAULT_PROP_MODEL_LOCATION NULL
+#define DEFAULT_PROP_ITERATIONS 10
+#define DEFAULT_PROP_FIRST_ITERATIONS 50
+#define DEFAULT_PROP_CONTENT_WEIGHT 1.0
+#define DEFAULT_PROP_STYLE_WEIGHT 1e3
+#define DEFAULT_PROP_TV_WEIGHT 0.0
+#define DEFAULT_PROP_TEMPORAL_WEIGHT 1e6
+#define DEFAULT_PROP_WARM_START GST_STYLE_FILTER_WARM_START_PREVIOUS
+#define DEFAULT_PROP_OPTIMIZER GST_STYLE_FILTER_OPTIMIZER_LBFGS
+#define DEFAULT_PROP_LEARNING_RATE 0.0
+#define DEFAULT_PROP_PROCESSING_SIZE 512
+#define DEFAULT_PROP_POOLING GST_STYLE_FILTER_POOLING_AVG
+#define DEFAULT_PROP_PRESERVE_COLORS FALSE
+#define DEFAULT_PROP_STYLE_SCALE 1.0
+#define DEFAULT_PROP_DEVICE NULL
+#define DEFAULT_PROP_SEED 0
+#define DEFAULT_PROP_SCENE_THRESHOLD 0.1
+
+/* learning-rate 0 picks these */
+#define AUTO_LEARNING_RATE_LBFGS 1.0
+#define AUTO_LEARNING_RATE_ADAM 0.02
+
+#define MAX_ITERATIONS 10000
+#define MAX_WEIGHT 1e12
+#define MAX_PROCESSING_SIZE 16384
+
+#define VIDEO_CAPS GST_VIDEO_CAPS_MAKE ("{ RGBA, BGRA, RGBx, BGRx, RGB, BGR }")
+
+static GstStaticPadTemplate gst_style_filter_sink_template =
+GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (VIDEO_CAPS));
+
+static GstStaticPadTemplate gst_style_filter_src_template =
+GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (VIDEO_CAPS));
+
+#define gst_style_filter_parent_class parent_class
+G_DEFINE_TYPE (GstStyleFilter, gst_style_filter, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (stylefilter, "stylefilter", GST_RANK_NONE,
+    GST_TYPE_STYLE_FILTER);
+
+static void gst_style_filter_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_style_filter_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static void gst_style_filter_finalize (GObject * object);
+
+static gboolean gst_style_filter_start (GstBaseTransform * trans);
+static gboolean gst_style_filter_stop (GstBaseTransform * trans);
+static gboolean gst_style_filter_sink_event (GstBaseTransform * trans,
+    GstEvent * event);
+static gboolean gst_style_filter_query (GstBaseTransform * trans,
+    GstPadDirection direction, GstQuery * query);
+static gboolean gst_style_filter_set_info (GstVideoFilter * vfilter,
+    GstCaps * incaps, GstVideoInfo * in_info, GstCaps * outcaps,
+    GstVideoInfo * out_info);
+static GstFlowReturn gst_style_filter_transform_frame (GstVideoFilter *
+    vfilter, GstVideoFrame * in_frame, GstVideoFrame * out_frame);
+
+GType
+gst_style_filter_warm_start_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_STYLE_FILTER_WARM_START_NONE,
+        "Start every frame from its content", "none"},
+    {GST_STYLE_FILTER_WARM_START_PREVIOUS,
+        "Start from the previous result, with the temporal loss", "previous"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstStyleFilterWarmStart", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_style_filter_optimizer_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_STYLE_FILTER_OPTIMIZER_LBFGS, "L-BFGS", "lbfgs"},
+    {GST_STYLE_FILTER_OPTIMIZER_ADAM, "Adam", "adam"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstStyleFilterOptimizer", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_style_filter_pooling_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_STYLE_FILTER_POOLING_MAX, "Max pooling (as VGG-19 was trained)",
+        "max"},
+    {GST_STYLE_FILTER_POOLING_AVG, "Average pooling (as Gatys et al. suggest)",
+        "avg"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstStyleFilterPooling", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static void
+gst_style_filter_class_init (GstStyleFilterClass * klass)
+{
+  GObjectClass *gobject_class = (GObjectClass *) klass;
+  GstElementClass *element_class = (GstElementClass *) klass;
+  GstBaseTransformClass *trans_class = (GstBaseTransformClass *) klass;
+  GstVideoFilterClass *vfilter_class = (GstVideoFilterClass *) klass;
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  const GParamFlags mutable_flags = flags | GST_PARAM_MUTABLE_PLAYING;
+
+  GST_DEBUG_CATEGORY_INIT (gst_style_filter_debug, "stylefilter", 0,
+      "Neural style transfer filter");
+
+  gobject_class->set_property = gst_style_filter_set_property;
+  gobject_class->get_property = gst_style_filter_get_property;
+  gobject_class->finalize = gst_style_filter_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_STYLE_LOCATION,
+      g_param_spec_string ("style-location", "Style location",
+          "Path of the style image (any format GStreamer can decode)",
+          DEFAULT_PROP_STYLE_LOCATION, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_MODEL_LOCATION,
+      g_param_spec_string ("model-location", "Model location",
+          "Path of a VGG-19 in safetensors format (torchvision key names); "
+          "empty for the embedded default network (see seed)",
+          DEFAULT_PROP_MODEL_LOCATION, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_ITERATIONS,
+      g_param_spec_int ("iterations", "Iterations",
+          "Optimiser iterations per frame", 1, MAX_ITERATIONS,
+          DEFAULT_PROP_ITERATIONS, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_FIRST_ITERATIONS,
+      g_param_spec_int ("first-iterations", "First iterations",
+          "Optimiser iterations for the first frame and after a scene cut, "
+          "flush or seek", 1, MAX_ITERATIONS, DEFAULT_PROP_FIRST_ITERATIONS,
+          mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_CONTENT_WEIGHT,
+      g_param_spec_double ("content-weight", "Content weight",
+          "Weight of the content loss", 0.0, MAX_WEIGHT,
+          DEFAULT_PROP_CONTENT_WEIGHT, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_STYLE_WEIGHT,
+      g_param_spec_double ("style-weight", "Style weight",
+          "Weight of the style loss", 0.0, MAX_WEIGHT,
+          DEFAULT_PROP_STYLE_WEIGHT, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_TV_WEIGHT,
+      g_param_spec_double ("tv-weight", "TV weight",
+          "Weight of the total variation loss (smoothness)", 0.0, MAX_WEIGHT,
+          DEFAULT_PROP_TV_WEIGHT, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_TEMPORAL_WEIGHT,
+      g_param_spec_double ("temporal-weight", "Temporal weight",
+          "Weight of the temporal loss towards the previous result "
+          "(warm-start=previous only)", 0.0, MAX_WEIGHT,
+          DEFAULT_PROP_TEMPORAL_WEIGHT, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_WARM_START,
+      g_param_spec_enum ("warm-start", "Warm start",
+          "Where the optimisation of a frame starts",
+          GST_TYPE_STYLE_FILTER_WARM_START, DEFAULT_PROP_WARM_START,
+          mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_OPTIMIZER,
+      g_param_spec_enum ("optimizer", "Optimizer", "The optimiser",
+          GST_TYPE_STYLE_FILTER_OPTIMIZER, DEFAULT_PROP_OPTIMIZER,
+          mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
+      g_param_spec_double ("learning-rate", "Learning rate",
+          "Step size: Adam's learning rate, L-BFGS's first step scale; "
+          "0 = automatic (1.0 for lbfgs, 0.02 for adam)", 0.0, 1000.0,
+          DEFAULT_PROP_LEARNING_RATE, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_PROCESSING_SIZE,
+      g_param_spec_int ("processing-size", "Processing size",
+          "Longest side of the optimised image in pixels, the other side by "
+          "aspect and at least 16; 0 = the frame size", 0,
+          MAX_PROCESSING_SIZE, DEFAULT_PROP_PROCESSING_SIZE, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_POOLING,
+      g_param_spec_enum ("pooling", "Pooling", "Pooling layers of the network",
+          GST_TYPE_STYLE_FILTER_POOLING, DEFAULT_PROP_POOLING, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_PRESERVE_COLORS,
+      g_param_spec_boolean ("preserve-colors", "Preserve colors",
+          "Keep the colours of the video and take only the luminance from "
+          "the result", DEFAULT_PROP_PRESERVE_COLORS, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_STYLE_SCALE,
+      g_param_spec_double ("style-scale", "Style scale",
+          "Size of the style image relative to the processing size (its "
+          "longest side is style-scale x processing size)", 0.01, 100.0,
+          DEFAULT_PROP_STYLE_SCALE, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+          "Vulkan device: an index or a substring of its name; empty = "
+          "automatic (or the STYLEFILTER_DEVICE environment variable)",
+          DEFAULT_PROP_DEVICE, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_SEED,
+      g_param_spec_uint64 ("seed", "Seed",
+          "Seed of the embedded default network (used when model-location "
+          "is empty)", 0, G_MAXUINT64, DEFAULT_PROP_SEED, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_SCENE_THRESHOLD,
+      g_param_spec_double ("scene-threshold", "Scene threshold",
+          "Mean absolute change between consecutive frames (0..1) above "
+          "which a frame is a scene cut and starts afresh; 1 = never",
+          0.0, 1.0, DEFAULT_PROP_SCENE_THRESHOLD, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_DEVICE_NAME,
+      g_param_spec_string ("device-name", "Device name",
+          "Name of the Vulkan device in use (set once the element started)",
+          NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_set_static_metadata (element_class,
+      "Neural style transfer", "Filter/Effect/Video",
+      "Paints video in the style of an image (Gatys et al. style transfer "
+      "on Vulkan compute)", "gst-stylefilter contributors");
+  gst_element_class_add_static_pad_template (element_class,
+      &gst_style_filter_sink_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &gst_style_filter_src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_style_filter_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_style_filter_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_style_filter_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_style_filter_query);
+  vfilter_class->set_info = GST_DEBUG_FUNCPTR (gst_style_filter_set_info);
+  vfilter_class->transform_frame =
+      GST_DEBUG_FUNCPTR (gst_style_filter_transform_frame);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_WARM_START, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_OPTIMIZER, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_POOLING, 0);
+}
+
+static void
+gst_style_filter_init (GstStyleFilter * filter)
+{
+  GstStyleFilterSettings *s = &filter->settings;
+
+  s->style_location = g_strdup (DEFAULT_PROP_STYLE_LOCATION);
+  s->model_location = g_strdup (DEFAULT_PROP_MODEL_LOCATION);
+  s->iterations = DEFAULT_PROP_ITERATIONS;
+  s->first_iterations = DEFAULT_PROP_FIRST_ITERATIONS;
+  s->content_weight = DEFAULT_PROP_CONTENT_WEIGHT;
+  s->style_weight = DEFAULT_PROP_STYLE_WEIGHT;
+  s->tv_weight = DEFAULT_PROP_TV_WEIGHT;
+  s->temporal_weight = DEFAULT_PROP_TEMPORAL_WEIGHT;
+  s->warm_start = DEFAULT_PROP_WARM_START;
+  s->optimizer = DEFAULT_PROP_OPTIMIZER;
+  s->learning_rate = DEFAULT_PROP_LEARNING_RATE;
+  s->processing_size = DEFAULT_PROP_PROCESSING_SIZE;
+  s->pooling = DEFAULT_PROP_POOLING;
+  s->preserve_colors = DEFAULT_PROP_PRESERVE_COLORS;
+  s->style_scale = DEFAULT_PROP_STYLE_SCALE;
+  s->device = g_strdup (DEFAULT_PROP_DEVICE);
+  s->seed = DEFAULT_PROP_SEED;
+  s->scene_threshold = DEFAULT_PROP_SCENE_THRESHOLD;
+  /* serials start at 1 so that the engine state (0) is always stale */
+  s->style_serial = s->net_serial = s->device_serial = 1;
+
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (filter), TRUE);
+}
+
+/* Copies the settings; call with the object lock held. */
+static void
+gst_style_filter_settings_copy (GstStyleFilterSettings * dst,
+    const GstStyleFilterSettings * src)
+{
+  *dst = *src;
+  dst->style_location = g_strdup (src->style_location);
+  dst->model_location = g_strdup (src->model_location);
+  dst->device = g_strdup (src->device);
+}
+
+static void
+gst_style_filter_settings_clear (GstStyleFilterSettings * s)
+{
+  g_clear_pointer (&s->style_location, g_free);
+  g_clear_pointer (&s->model_location, g_free);
+  g_clear_pointer (&s->device, g_free);
+}
+
+static void
+gst_style_filter_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (object);
+  GstStyleFilterSettings *s = &filter->settings;
+
+  GST_OBJECT_LOCK (filter);
+  switch (prop_id) {
+    case PROP_STYLE_LOCATION:
+      g_free (s->style_location);
+      s->style_location = g_value_dup_string (value);
+      s->style_serial++;
+      break;
+    case PROP_MODEL_LOCATION:
+      g_free (s->model_location);
+      s->model_location = g_value_dup_string (value);
+      s->net_serial++;
+      break;
+    case PROP_ITERATIONS:
+      s->iterations = g_value_get_int (value);
+      break;
+    case PROP_FIRST_ITERATIONS:
+      s->first_iterations = g_value_get_int (value);
+      break;
+    case PROP_CONTENT_WEIGHT:
+      s->content_weight = g_value_get_double (value);
+      break;
+    case PROP_STYLE_WEIGHT:
+      s->style_weight = g_value_get_double (value);
+      break;
+    case PROP_TV_WEIGHT:
+      s->tv_weight = g_value_get_double (value);
+      break;
+    case PROP_TEMPORAL_WEIGHT:
+      s->temporal_weight = g_value_get_double (value);
+      break;
+    case PROP_WARM_START:
+      s->warm_start = g_value_get_enum (value);
+      break;
+    case PROP_OPTIMIZER:
+      s->optimizer = g_value_get_enum (value);
+      break;
+    case PROP_LEARNING_RATE:
+      s->learning_rate = g_value_get_double (value);
+      break;
+    case PROP_PROCESSING_SIZE:
+      s->processing_size = g_value_get_int (value);
+      break;
+    case PROP_POOLING:
+      if (s->pooling != (GstStyleFilterPooling) g_value_get_enum (value)) {
+        s->pooling = g_value_get_enum (value);
+        s->net_serial++;
+      }
+      break;
+    case PROP_PRESERVE_COLORS:
+      s->preserve_colors = g_value_get_boolean (value);
+      break;
+    case PROP_STYLE_SCALE:
+      s->style_scale = g_value_get_double (value);
+      break;
+    case PROP_DEVICE:
+      g_free (s->device);
+      s->device = g_value_dup_string (value);
+      s->device_serial++;
+      break;
+    case PROP_SEED:
+      if (s->seed != g_value_get_uint64 (value)) {
+        s->seed = g_value_get_uint64 (value);
+        s->net_serial++;
+      }
+      break;
+    case PROP_SCENE_THRESHOLD:
+      s->scene_threshold = g_value_get_double (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (filter);
+}
+
+static void
+gst_style_filter_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (object);
+  GstStyleFilterSettings *s = &filter->settings;
+
+  GST_OBJECT_LOCK (filter);
+  switch (prop_id) {
+    case PROP_STYLE_LOCATION:
+      g_value_set_string (value, s->style_location);
+      break;
+    case PROP_MODEL_LOCATION:
+      g_value_set_string (value, s->model_location);
+      break;
+    case PROP_ITERATIONS:
+      g_value_set_int (value, s->iterations);
+      break;
+    case PROP_FIRST_ITERATIONS:
+      g_value_set_int (value, s->first_iterations);
+      break;
+    case PROP_CONTENT_WEIGHT:
+      g_value_set_double (value, s->content_weight);
+      break;
+    case PROP_STYLE_WEIGHT:
+      g_value_set_double (value, s->style_weight);
+      break;
+    case PROP_TV_WEIGHT:
+      g_value_set_double (value, s->tv_weight);
+      break;
+    case PROP_TEMPORAL_WEIGHT:
+      g_value_set_double (value, s->temporal_weight);
+      break;
+    case PROP_WARM_START:
+      g_value_set_enum (value, s->warm_start);
+      break;
+    case PROP_OPTIMIZER:
+      g_value_set_enum (value, s->optimizer);
+      break;
+    case PROP_LEARNING_RATE:
+      g_value_set_double (value, s->learning_rate);
+      break;
+    case PROP_PROCESSING_SIZE:
+      g_value_set_int (value, s->processing_size);
+      break;
+    case PROP_POOLING:
+      g_value_set_enum (value, s->pooling);
+      break;
+    case PROP_PRESERVE_COLORS:
+      g_value_set_boolean (value, s->preserve_colors);
+      break;
+    case PROP_STYLE_SCALE:
+      g_value_set_double (value, s->style_scale);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, s->device);
+      break;
+    case PROP_SEED:
+      g_value_set_uint64 (value, s->seed);
+      break;
+    case PROP_SCENE_THRESHOLD:
+      g_value_set_double (value, s->scene_threshold);
+      break;
+    case PROP_DEVICE_NAME:
+      g_value_set_string (value, filter->device_name);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (filter);
+}
+
+/* ---- engine objects ---------------------------------------------------- */
+
+static void
+gst_style_filter_free_engine (GstStyleFilter * filter)
+{
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  g_clear_pointer (&filter->net, sf_net_free);
+  g_clear_pointer (&filter->dev, sf_device_free);
+  g_clear_pointer (&filter->style, gst_style_image_free);
+  filter->dev_serial = filter->net_serial = filter->style_serial = 0;
+  filter->style_width = filter->style_height = 0;
+}
+
+static void
+gst_style_filter_finalize (GObject * object)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (object);
+
+  gst_style_filter_free_engine (filter);
+  gst_style_filter_settings_clear (&filter->settings);
+  g_free (filter->device_name);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* The optimisation size for a frame: the longest side processing_size (0:
+ * the frame's own), the other by aspect, both at least 16. */
+static void
+gst_style_filter_get_processing_size (gint processing_size, gint width,
+    gint height, gint * pw, gint * ph)
+{
+  if (processing_size <= 0) {
+    *pw = width;
+    *ph = height;
+  } else if (width >= height) {
+    *pw = processing_size;
+    *ph = (gint) gst_util_uint64_scale_int_round (processing_size, height,
+        width);
+  } else {
+    *ph = processing_size;
+    *pw = (gint) gst_util_uint64_scale_int_round (processing_size, width,
+        height);
+  }
+  *pw = MAX (*pw, MIN_PROCESSING_SIDE);
+  *ph = MAX (*ph, MIN_PROCESSING_SIDE);
+}
+
+/* Decodes style-location if it changed since the last decode.  At start
+ * (fatal) a failure is an error; while playing it is a warning and the
+ * previous style stays in use. */
+static gboolean
+gst_style_filter_update_style_image (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gboolean fatal)
+{
+  GstStyleImage *image;
+  GError *err = NULL;
+  const gchar *loc = s->style_location ? s->style_location : "";
+
+  if (filter->style && filter->style_serial == s->style_serial)
+    return TRUE;
+
+  image = gst_style_image_load (s->style_location, &err);
+  filter->style_serial = s->style_serial;
+  if (image) {
+    gst_style_image_free (filter->style);
+    filter->style = image;
+    filter->style_width = filter->style_height = 0;     /* upload again */
+    return TRUE;
+  }
+
+  if (err->domain == GST_RESOURCE_ERROR
+      && err->code == GST_RESOURCE_ERROR_NOT_FOUND && !loc[0]) {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
+          ("No style image: set the style-location property."),
+          ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, RESOURCE, NOT_FOUND,
+          ("No style image: set the style-location property; keeping the "
+              "previous style."), ("%s", err->message));
+  } else if (err->domain == GST_RESOURCE_ERROR
+      && err->code == GST_RESOURCE_ERROR_NOT_FOUND) {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
+          ("Style image \"%s\" not found; check the style-location property.",
+              loc), ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, RESOURCE, NOT_FOUND,
+          ("Style image \"%s\" not found; keeping the previous style.", loc),
+          ("%s", err->message));
+  } else if (err->domain == GST_RESOURCE_ERROR) {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, RESOURCE, OPEN_READ,
+          ("Cannot read the style image \"%s\"; check the style-location "
+              "property and the file's permissions.", loc),
+          ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, RESOURCE, OPEN_READ,
+          ("Cannot read the style image \"%s\"; keeping the previous style.",
+              loc), ("%s", err->message));
+  } else {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, STREAM, DECODE,
+          ("Cannot decode the style image \"%s\"; style-location must be an "
+              "image GStreamer can decode.", loc), ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, STREAM, DECODE,
+          ("Cannot decode the style image \"%s\"; keeping the previous style.",
+              loc), ("%s", err->message));
+  }
+  g_clear_error (&err);
+  return filter->style != NULL && !fatal;
+}
+
+/* Opens the Vulkan device if there is none or device changed. */
+static gboolean
+gst_style_filter_update_device (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  GError *err = NULL;
+  SfDevice *dev;
+
+  if (filter->dev && filter->dev_serial == s->device_serial)
+    return TRUE;
+
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  g_clear_pointer (&filter->net, sf_net_free);
+  g_clear_pointer (&filter->dev, sf_device_free);
+  filter->style_width = filter->style_height = 0;
+
+  dev = sf_device_new (s->device, &err);
+  if (dev == NULL) {
+    /* the engine's message lists the devices */
+    if (s->device && s->device[0])
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("No usable Vulkan device matches \"%s\"; check the device "
+              "property (an index or part of a name, empty = automatic).",
+              s->device), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("No usable Vulkan device; install a Vulkan driver "
+              "(mesa-vulkan-drivers provides lavapipe) or set the device "
+              "property."), ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  filter->dev = dev;
+  filter->dev_serial = s->device_serial;
+  /* the net must follow the device */
+  filter->net_serial = 0;
+
+  GST_INFO_OBJECT (filter, "using Vulkan device %s", sf_device_get_name (dev));
+  GST_OBJECT_LOCK (filter);
+  g_free (filter->device_name);
+  filter->device_name = g_strdup (sf_device_get_name (dev));
+  GST_OBJECT_UNLOCK (filter);
+  g_object_notify (G_OBJECT (filter), "device-name");
+  return TRUE;
+}
+
+/* Loads the weights and uploads the network if there is none or
+ * model-location, pooling or seed changed. */
+static gboolean
+gst_style_filter_update_net (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  SfVggWeights *weights;
+  GError *err = NULL;
+  SfNet *net;
+
+  if (filter->net && filter->net_serial == s->net_serial)
+    return TRUE;
+
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  g_clear_pointer (&filter->net, sf_net_free);
+  filter->style_width = filter->style_height = 0;
+
+  if (s->model_location == NULL || s->model_location[0] == '\0') {
+    GST_DEBUG_OBJECT (filter, "default network, seed %" G_GUINT64_FORMAT,
+        s->seed);
+    weights = sf_vgg_weights_new_default (s->seed);
+  } else if (!g_file_test (s->model_location, G_FILE_TEST_IS_REGULAR)) {
+    GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
+        ("Model file \"%s\" not found; check the model-location property "
+            "(empty = embedded default network).", s->model_location),
+        ("not a regular file: %s", s->model_location));
+    return FALSE;
+  } else {
+    weights = sf_vgg_weights_load (s->model_location, &err);
+    if (weights == NULL && err->domain == SF_MODEL_ERROR
+        && err->code == SF_MODEL_ERROR_IO) {
+      GST_ELEMENT_ERROR (filter, RESOURCE, OPEN_READ,
+          ("Cannot read the model file \"%s\"; check the model-location "
+              "property and the file's permissions.", s->model_location),
+          ("%s", err->message));
+      g_clear_error (&err);
+      return FALSE;
+    } else if (weights == NULL) {
+      GST_ELEMENT_ERROR (filter, RESOURCE, SETTINGS,
+          ("Model file \"%s\" is not a valid VGG-19 safetensors file; check "
+              "the model-location property (empty = embedded default "
+              "network).", s->model_location), ("%s", err->message));
+      g_clear_error (&err);
+      return FALSE;
+    }
+  }
+
+  net = sf_net_new (filter->dev, weights,
+      s->pooling == GST_STYLE_FILTER_POOLING_AVG ? SF_POOL_AVG : SF_POOL_MAX,
+      &err);
+  sf_vgg_weights_free (weights);
+  if (net == NULL) {
+    if (g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
+      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+          ("Not enough memory on the Vulkan device \"%s\" for the network; "
+              "choose another device with the device property.",
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("Cannot set up the network on the Vulkan device \"%s\".",
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  filter->net = net;
+  filter->net_serial = s->net_serial;
+  return TRUE;
+}
+
+/* Creates the stylizer for frames of width x height unless the current one
+ * has the right size; a new stylizer starts a new sequence. */
+static gboolean
+gst_style_filter_update_stylizer (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gint width, gint height)
+{
+  GError *err = NULL;
+  gint pw, ph;
+
+  gst_style_filter_get_processing_size (s->processing_size, width, height,
+      &pw, &ph);
+  if (filter->stylizer && sf_stylizer_get_width (filter->stylizer) == pw
+      && sf_stylizer_get_height (filter->stylizer) == ph)
+    return TRUE;
+
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  filter->style_width = filter->style_height = 0;
+  filter->new_sequence = TRUE;
+
+  GST_DEBUG_OBJECT (filter, "processing %dx%d frames at %dx%d", width, height,
+      pw, ph);
+  filter->stylizer = sf_stylizer_new (filter->net, pw, ph, &err);
+  if (filter->stylizer == NULL) {
+    if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
+        || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
+      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+          ("Processing size %dx%d is too large for the Vulkan device \"%s\"; "
+              "lower the processing-size property.", pw, ph,
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("Cannot set up style transfer at %dx%d on the Vulkan device "
+              "\"%s\".", pw, ph, sf_device_get_name (filter->dev)),
+          ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Uploads the style image, scaled to style-scale x the processing size,
+ * unless it is already there at that size. */
+static gboolean
+gst_style_filter_update_style (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  GError *err = NULL;
+  gint pw = sf_stylizer_get_width (filter->stylizer);
+  gint ph = sf_stylizer_get_height (filter->stylizer);
+  gint longest, sw, sh;
+  gboolean ok;
+  gfloat *rgb;
+
+  longest = (gint) floor (s->style_scale * MAX (pw, ph) + 0.5);
+  gst_style_image_get_scaled_size (filter->style, MAX (longest, 1),
+      MIN_PROCESSING_SIDE, &sw, &sh);
+  if (sw == filter->style_width && sh == filter->style_height)
+    return TRUE;
+
+  GST_DEBUG_OBJECT (filter, "style image %dx%d scaled to %dx%d",
+      filter->style->width, filter->style->height, sw, sh);
+  rgb = gst_style_image_resample (filter->style, sw, sh);
+  ok = sf_stylizer_set_style (filter->stylizer, rgb, sw, sh, &err);
+  g_free (rgb);
+  if (!ok) {
+    if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
+        || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
+      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+          ("Style image at %dx%d is too large for the Vulkan device \"%s\"; "
+              "lower the style-scale or processing-size property.", sw, sh,
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, FAILED,
+          ("Cannot compute the style target from \"%s\".",
+              s->style_location), ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  filter->style_width = sw;
+  filter->style_height = sh;
+  return TRUE;
+}
+
+/* Brings the engine objects up to date with the settings for frames of
+ * width x height.  Errors are posted; FALSE means stop streaming. */
+static gboolean
+gst_style_filter_update_engine (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gint width, gint height)
+{
+  if (!gst_style_filter_update_style_image (filter, s, FALSE))
+    return FALSE;
+  if (!gst_style_filter_update_device (filter, s))
+    return FALSE;
+  if (!gst_style_filter_update_net (filter, s))
+    return FALSE;
+  if (!gst_style_filter_update_stylizer (filter, s, width, height))
+    return FALSE;
+  return gst_style_filter_update_style (filter, s);
+}
+
+/* ---- GstBaseTransform / GstVideoFilter --------------------------------- */
+
+static gboolean
+gst_style_filter_start (GstBaseTransform * trans)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (trans);
+  GstStyleFilterSettings s;
+  gboolean ok;
+
+  GST_OBJECT_LOCK (filter);
+  gst_style_filter_settings_copy (&s, &filter->settings);
+  filter->reset_pending = FALSE;
+  filter->n_frame_ms = 0;
+  filter->latency = 0;
+  GST_OBJECT_UNLOCK (filter);
+
+  filter->frame_count = 0;
+  filter->new_sequence = TRUE;
+  gst_style_filter_free_engine (filter);
+
+  /* files first, so that their errors do not wait for the device */
+  ok = gst_style_filter_update_style_image (filter, &s, TRUE)
+      && gst_style_filter_update_device (filter, &s)
+      && gst_style_filter_update_net (filter, &s);
+  gst_style_filter_settings_clear (&s);
+
+  if (!ok)
+    gst_style_filter_free_engine (filter);
+  return ok;
+}
+
+static gboolean
+gst_style_filter_stop (GstBaseTransform * trans)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (trans);
+
+  gst_style_filter_free_engine (filter);
+  return TRUE;
+}
+
+static gboolean
+gst_style_filter_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (trans);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_SEGMENT:
+      /* the next frame restarts from its content with first-iterations */
+      GST_DEBUG_OBJECT (filter, "%s: new sequence",
+          GST_EVENT_TYPE_NAME (event));
+      GST_OBJECT_LOCK (filter);
+      filter->reset_pending = TRUE;
+      GST_OBJECT_UNLOCK (filter);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+static gboolean
+gst_style_filter_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (trans);
+  gboolean ret;
+
+  ret = GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+      query);
+
+  if (ret && direction == GST_PAD_SRC
+      && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    GstClockTime min, max, ours;
+    gboolean live;
+
+    GST_OBJECT_LOCK (filter);
+    ours = filter->latency;
+    GST_OBJECT_UNLOCK (filter);
+
+    gst_query_parse_latency (query, &live, &min, &max);
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += ours;
+    GST_DEBUG_OBJECT (filter, "latency: ours %" GST_TIME_FORMAT ", total min %"
+        GST_TIME_FORMAT " max %" GST_TIME_FORMAT, GST_TIME_ARGS (ours),
+        GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+    gst_query_set_latency (query, live, min, max);
+  }
+  return ret;
+}
+
+static gboolean
+gst_style_filter_set_info (GstVideoFilter * vfilter, GstCaps * incaps,
+    GstVideoInfo * in_info, GstCaps * outcaps, GstVideoInfo * out_info)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (vfilter);
+  GstStyleFilterSettings s;
+  gboolean ok;
+
+  GST_DEBUG_OBJECT (filter, "caps %" GST_PTR_FORMAT, incaps);
+
+  GST_OBJECT_LOCK (filter);
+  gst_style_filter_settings_copy (&s, &filter->settings);
+  GST_OBJECT_UNLOCK (filter);
+
+  ok = gst_style_filter_update_engine (filter, &s,
+      GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
+  gst_style_filter_settings_clear (&s);
+  /* a new size starts a new sequence */
+  filter->new_sequence = TRUE;
+  return ok;
+}
+
+static SfPixelFormat
+gst_style_filter_sf_format (GstVideoFormat format)
+{
+  switch (format) {
+    case GST_VIDEO_FORMAT_RGBA:
+      return SF_FORMAT_RGBA;
+    case GST_VIDEO_FORMAT_BGRA:
+      return SF_FORMAT_BGRA;
+    case GST_VIDEO_FORMAT_RGBx:
+      return SF_FORMAT_RGBX;
+    case GST_VIDEO_FORMAT_BGRx:
+      return SF_FORMAT_BGRX;
+    case GST_VIDEO_FORMAT_RGB:
+      return SF_FORMAT_RGB;
+    case GST_VIDEO_FORMAT_BGR:
+    default:
+      return SF_FORMAT_BGR;
+  }
+}
+
+/* Records the processing time of a frame and posts a latency message when
+ * the mean of the last frames moved by more than a quarter. */
+static void
+gst_style_filter_update_latency (GstStyleFilter * filter, gdouble ms)
+{
+  GstClockTime mean;
+  gboolean changed;
+  gdouble sum = 0;
+  guint i, n;
+
+  GST_OBJECT_LOCK (filter);
+  filter->frame_ms[filter->n_frame_ms % GST_STYLE_FILTER_LATENCY_FRAMES] = ms;
+  filter->n_frame_ms++;
+  n = MIN (filter->n_frame_ms, GST_STYLE_FILTER_LATENCY_FRAMES);
+  for (i = 0; i < n; i++)
+    sum += filter->frame_ms[i];
+  mean = (GstClockTime) (sum / n * GST_MSECOND);
+  changed = mean > filter->latency + filter->latency / 4
+      || mean < filter->latency - filter->latency / 4;
+  if (changed)
+    filter->latency = mean;
+  GST_OBJECT_UNLOCK (filter);
+
+  if (changed) {
+    GST_DEBUG_OBJECT (filter, "processing latency now %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (mean));
+    gst_element_post_message (GST_ELEMENT (filter),
+        gst_message_new_latency (GST_OBJECT (filter)));
+  }
+}
+
+static GstFlowReturn
+gst_style_filter_transform_frame (GstVideoFilter * vfilter,
+    GstVideoFrame * in_frame, GstVideoFrame * out_frame)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (vfilter);
+  GstStyleFilterSettings s;
+  SfPixelFormat format = gst_style_filter_sf_format (GST_VIDEO_FRAME_FORMAT
+      (in_frame));
+  gint width = GST_VIDEO_FRAME_WIDTH (in_frame);
+  gint height = GST_VIDEO_FRAME_HEIGHT (in_frame);
+  SfLossTerms terms = { 0, };
+  GError *err = NULL;
+  gboolean reset, first, scene_cut;
+  gint iterations, done = 0;
+  gdouble change, ms;
+  gint64 start_us;
+  SfParams params;
+  GstMessage *msg;
+
+  GST_OBJECT_LOCK (filter);
+  gst_style_filter_settings_copy (&s, &filter->settings);
+  reset = filter->reset_pending;
+  filter->reset_pending = FALSE;
+  GST_OBJECT_UNLOCK (filter);
+
+  start_us = g_get_monotonic_time ();
+
+  /* changes of style, model, device or size since the last frame */
+  if (!gst_style_filter_update_engine (filter, &s, width, height)) {
+    gst_style_filter_settings_clear (&s);
+    return GST_FLOW_ERROR;
+  }
+
+  /* a flush, a new segment, new caps or a new stylizer: the sequence
+   * starts again (tracked here too, the content change of the first frame
+   * after a reset is not meaningful) */
+  reset = reset || filter->new_sequence;
+  filter->new_sequence = FALSE;
+  if (reset)
+    sf_stylizer_reset_sequence (filter->stylizer);
+
+  if (!sf_stylizer_set_content_frame (filter->stylizer,
+          GST_VIDEO_FRAME_PLANE_DATA (in_frame, 0),
+          GST_VIDEO_FRAME_PLANE_STRIDE (in_frame, 0), width, height, format,
+          &err))
+    goto engine_error;
+
+  change = reset ? -1.0 : sf_stylizer_get_content_change (filter->stylizer);
+  scene_cut = change >= 0 && change > s.scene_threshold;
+  if (scene_cut) {
+    GST_DEBUG_OBJECT (filter, "scene cut: change %f > %f", change,
+        s.scene_threshold);
+    sf_stylizer_reset_sequence (filter->stylizer);
+  }
+  first = change < 0 || scene_cut;
+  iterations = first ? s.first_iterations : s.iterations;
+
+  if (!sf_stylizer_begin_frame (filter->stylizer,
+          s.warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
+          SF_WARM_PREVIOUS : SF_WARM_NONE, &err))
+    goto engine_error;
+
+  sf_params_init (&params);
+  params.weights.content = s.content_weight;
+  params.weights.style = s.style_weight;
+  params.weights.tv = s.tv_weight;
+  params.weights.temporal =
+      s.warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
+      s.temporal_weight : 0.0;
+  params.optimizer = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
+      SF_OPTIMIZER_ADAM : SF_OPTIMIZER_LBFGS;
+  if (s.learning_rate > 0)
+    params.learning_rate = s.learning_rate;
+  else
+    params.learning_rate = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
+        AUTO_LEARNING_RATE_ADAM : AUTO_LEARNING_RATE_LBFGS;
+
+  if (!sf_stylizer_optimize (filter->stylizer, &params, iterations, NULL, NULL,
+          &terms, &done, &err))
+    goto engine_error;
+
+  if (!sf_stylizer_end_frame (filter->stylizer,
+          GST_VIDEO_FRAME_PLANE_DATA (out_frame, 0),
+          GST_VIDEO_FRAME_PLANE_STRIDE (out_frame, 0), width, height, format,
+          s.preserve_colors, &err))
+    goto engine_error;
+
+  ms = (g_get_monotonic_time () - start_us) / 1000.0;
+  GST_LOG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %d iterations, loss "
+      "%g (content %g style %g temporal %g tv %g), %.1f ms%s",
+      filter->frame_count, done, terms.total, terms.content, terms.style,
+      terms.temporal, terms.tv, ms, scene_cut ? ", scene cut" : "");
+
+  msg = gst_message_new_element (GST_OBJECT (filter),
+      gst_structure_new ("stylefilter-stats",
+          "frame", G_TYPE_UINT64, filter->frame_count,
+          "iterations", G_TYPE_INT, done,
+          "max-iterations", G_TYPE_INT, iterations,
+          "total-loss", G_TYPE_DOUBLE, terms.total,
+          "content-loss", G_TYPE_DOUBLE, terms.content,
+          "style-loss", G_TYPE_DOUBLE, terms.style,
+          "temporal-loss", G_TYPE_DOUBLE, terms.temporal,
+          "tv-loss", G_TYPE_DOUBLE, terms.tv,
+          "milliseconds", G_TYPE_DOUBLE, ms,
+          "scene-cut", G_TYPE_BOOLEAN, scene_cut, NULL));
+  gst_element_post_message (GST_ELEMENT (filter), msg);
+  filter->frame_count++;
+
+  gst_style_filter_update_latency (filter, ms);
+  gst_style_filter_settings_clear (&s);
+  return GST_FLOW_OK;
+
+engine_error:
+  {
+    if (g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
+      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+          ("Out of memory on the Vulkan device \"%s\"; lower the "
+              "processing-size property.", sf_device_get_name (filter->dev)),
+          ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, FAILED,
+          ("Style transfer failed on the Vulkan device \"%s\".",
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    g_clear_error (&err);
+    gst_style_filter_settings_clear (&s);
+    return GST_FLOW_ERROR;
+  }
+}

@@ -1,0 +1,135 @@
+/* gststylefilter.h - the stylefilter element: neural style transfer of video
+ * frames (Gatys et al.) on the Vulkan compute engine in engine/.
+ *
+ * Copyright (C) 2025 gst-stylefilter contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+#ifndef __GST_STYLE_FILTER_H__
+#define __GST_STYLE_FILTER_H__
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <gst/video/gstvideofilter.h>
+
+#include "sf-engine.h"
+#include "gststyleimage.h"
+
+G_BEGIN_DECLS
+
+/**
+ * GstStyleFilterWarmStart:
+ * @GST_STYLE_FILTER_WARM_START_NONE: every frame starts from its content
+ * @GST_STYLE_FILTER_WARM_START_PREVIOUS: start from the previous result and
+ *   add the temporal loss (default)
+ *
+ * Where the optimisation of a frame starts.
+ */
+typedef enum
+{
+  GST_STYLE_FILTER_WARM_START_NONE = 0,
+  GST_STYLE_FILTER_WARM_START_PREVIOUS = 1,
+} GstStyleFilterWarmStart;
+
+/**
+ * GstStyleFilterOptimizer:
+ * @GST_STYLE_FILTER_OPTIMIZER_LBFGS: L-BFGS (default)
+ * @GST_STYLE_FILTER_OPTIMIZER_ADAM: Adam
+ */
+typedef enum
+{
+  GST_STYLE_FILTER_OPTIMIZER_LBFGS = 0,
+  GST_STYLE_FILTER_OPTIMIZER_ADAM = 1,
+} GstStyleFilterOptimizer;
+
+/**
+ * GstStyleFilterPooling:
+ * @GST_STYLE_FILTER_POOLING_MAX: max pooling, as VGG-19 was trained
+ * @GST_STYLE_FILTER_POOLING_AVG: average pooling, as Gatys et al. suggest
+ *   (default)
+ */
+typedef enum
+{
+  GST_STYLE_FILTER_POOLING_MAX = 0,
+  GST_STYLE_FILTER_POOLING_AVG = 1,
+} GstStyleFilterPooling;
+
+#define GST_TYPE_STYLE_FILTER_WARM_START (gst_style_filter_warm_start_get_type ())
+GType gst_style_filter_warm_start_get_type (void);
+#define GST_TYPE_STYLE_FILTER_OPTIMIZER (gst_style_filter_optimizer_get_type ())
+GType gst_style_filter_optimizer_get_type (void);
+#define GST_TYPE_STYLE_FILTER_POOLING (gst_style_filter_pooling_get_type ())
+GType gst_style_filter_pooling_get_type (void);
+
+/* The property values, copied as a whole under the object lock.  The
+ * serials count changes of the settings that need more than a new
+ * parameter at the next frame. */
+typedef struct
+{
+  gchar *style_location;
+  gchar *model_location;
+  gint iterations;
+  gint first_iterations;
+  gdouble content_weight;
+  gdouble style_weight;
+  gdouble tv_weight;
+  gdouble temporal_weight;
+  GstStyleFilterWarmStart warm_start;
+  GstStyleFilterOptimizer optimizer;
+  gdouble learning_rate;
+  gint processing_size;
+  GstStyleFilterPooling pooling;
+  gboolean preserve_colors;
+  gdouble style_scale;
+  gchar *device;
+  guint64 seed;
+  gdouble scene_threshold;
+
+  guint style_serial;           /* style-location */
+  guint net_serial;             /* model-location, pooling, seed */
+  guint device_serial;          /* device */
+} GstStyleFilterSettings;
+
+/* Frames averaged for the latency estimate. */
+#define GST_STYLE_FILTER_LATENCY_FRAMES 8
+
+#define GST_TYPE_STYLE_FILTER (gst_style_filter_get_type ())
+G_DECLARE_FINAL_TYPE (GstStyleFilter, gst_style_filter, GST, STYLE_FILTER,
+    GstVideoFilter)
+
+struct _GstStyleFilter
+{
+  GstVideoFilter videofilter;
+
+  /* < private > */
+  /* protected by the object lock */
+  GstStyleFilterSettings settings;
+  gchar *device_name;
+  gboolean reset_pending;       /* a flush or a new segment was seen */
+  gdouble frame_ms[GST_STYLE_FILTER_LATENCY_FRAMES];
+  guint n_frame_ms;
+  GstClockTime latency;         /* the estimate last reported */
+
+  /* engine state, used by start/stop/set_info/transform_frame only, which
+   * never run at the same time; no lock is held while they use the GPU */
+  SfDevice *dev;
+  SfNet *net;
+  SfStylizer *stylizer;
+  GstStyleImage *style;         /* the decoded style image, native size */
+  guint dev_serial;
+  guint net_serial;
+  guint style_serial;
+  gint style_width;             /* size of the style uploaded to the */
+  gint style_height;            /* stylizer, 0 = none uploaded yet */
+  gboolean new_sequence;         /* the next frame starts a sequence */
+  guint64 frame_count;
+};
+
+GST_ELEMENT_REGISTER_DECLARE (stylefilter);
+
+G_END_DECLS
+
+#endif /* __GST_STYLE_FILTER_H__ */

@@ -1,0 +1,386 @@
+/* gststyleimage.c - decoding the style image through GStreamer and scaling
+ * it to the planar float RGB the engine takes.
+ *
+ * Copyright (C) 2025 gst-stylefilter contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * The image is decoded by a private pipeline
+ *   filesrc ! decodebin ! videoconvert ! videoscale !
+ *   video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! appsink
+ * brought to PAUSED: the preroll sample is the first frame, so any still
+ * image or video format with an installed decoder works.  It is kept at its
+ * native size; the element scales it on the CPU to style-scale x the
+ * processing size whenever that size changes, without decoding again.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
+
+#include "gststyleimage.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_style_image_debug);
+#define GST_CAT_DEFAULT gst_style_image_debug
+
+/* How long decoding may take before it counts as failed. */
+#define STYLE_IMAGE_TIMEOUT (30 * GST_SECOND)
+
+static void
+gst_style_image_init_debug (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    GST_DEBUG_CATEGORY_INIT (gst_style_image_debug, "stylefilterimage", 0,
+        "stylefilter style image loading");
+    g_once_init_leave (&done, 1);
+  }
+}
+
+/* Checks the file before building a pipeline, so that the common errors
+ * get precise codes whatever filesrc or the typefinder would say. */
+static gboolean
+gst_style_image_check_file (const gchar * location, GError ** error)
+{
+  int fd;
+
+  if (location == NULL || location[0] == '\0') {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+        "No style image: style-location is not set");
+    return FALSE;
+  }
+  if (g_file_test (location, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "\"%s\" is a directory", location);
+    return FALSE;
+  }
+  fd = g_open (location, O_RDONLY, 0);
+  if (fd < 0) {
+    int errsv = errno;
+
+    g_set_error (error, GST_RESOURCE_ERROR,
+        errsv == ENOENT || errsv == ENOTDIR ? GST_RESOURCE_ERROR_NOT_FOUND :
+        GST_RESOURCE_ERROR_OPEN_READ, "Cannot open \"%s\": %s", location,
+        g_strerror (errsv));
+    return FALSE;
+  }
+  g_close (fd, NULL);
+  return TRUE;
+}
+
+/* Copies the prerolled RGB frame into a packed image. */
+static GstStyleImage *
+gst_style_image_from_sample (GstSample * sample, GError ** error)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstStyleImage *image;
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  GstCaps *caps = gst_sample_get_caps (sample);
+  gint y;
+
+  if (buffer == NULL || caps == NULL || !gst_video_info_from_caps (&info, caps)
+      || GST_VIDEO_INFO_FORMAT (&info) != GST_VIDEO_FORMAT_RGB) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "The decoder gave no RGB frame (caps %" GST_PTR_FORMAT ")", caps);
+    return NULL;
+  }
+  if (!gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ)) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "Cannot map the decoded frame");
+    return NULL;
+  }
+
+  image = g_new0 (GstStyleImage, 1);
+  image->width = GST_VIDEO_FRAME_WIDTH (&frame);
+  image->height = GST_VIDEO_FRAME_HEIGHT (&frame);
+  image->rgb = g_malloc ((gsize) image->width * image->height * 3);
+  for (y = 0; y < image->height; y++) {
+    const guint8 *src = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+        + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+
+    memcpy (image->rgb + (gsize) y * image->width * 3, src,
+        (gsize) image->width * 3);
+  }
+  gst_video_frame_unmap (&frame);
+  return image;
+}
+
+/* Turns an error message of the private pipeline into ours: resource
+ * errors (filesrc) keep their code, everything else did not decode. */
+static void
+gst_style_image_set_error_from_message (GstMessage * msg,
+    const gchar * location, GError ** error)
+{
+  GError *err = NULL;
+  gchar *debug = NULL;
+
+  gst_message_parse_error (msg, &err, &debug);
+  GST_DEBUG ("decoding %s failed: %s (%s)", location, err->message,
+      GST_STR_NULL (debug));
+  if (err->domain == GST_RESOURCE_ERROR &&
+      (err->code == GST_RESOURCE_ERROR_NOT_FOUND ||
+          err->code == GST_RESOURCE_ERROR_OPEN_READ)) {
+    g_set_error (error, GST_RESOURCE_ERROR, err->code, "%s: %s", location,
+        err->message);
+  } else {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "\"%s\" could not be decoded as an image: %s%s%s", location,
+        err->message, debug ? " - " : "", debug ? debug : "");
+  }
+  g_clear_error (&err);
+  g_free (debug);
+}
+
+GstStyleImage *
+gst_style_image_load (const gchar * location, GError ** error)
+{
+  GstElement *pipeline, *src, *sink;
+  GstStyleImage *image = NULL;
+  GError *parse_error = NULL;
+  GstBus *bus;
+  gboolean done = FALSE;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  gst_style_image_init_debug ();
+
+  if (!gst_style_image_check_file (location, error))
+    return NULL;
+
+  pipeline = gst_parse_launch ("filesrc name=src ! decodebin ! videoconvert ! "
+      "videoscale ! video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! "
+      "appsink name=sink sync=false max-buffers=1 enable-last-sample=false",
+      &parse_error);
+  if (pipeline == NULL || parse_error != NULL) {
+    /* a missing plugin: decodebin, videoconvert or videoscale */
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "Cannot build the style image decoder: %s",
+        parse_error ? parse_error->message : "unknown error");
+    g_clear_error (&parse_error);
+    if (pipeline)
+      gst_object_unref (pipeline);
+    return NULL;
+  }
+
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_object_set (src, "location", location, NULL);
+  bus = gst_element_get_bus (pipeline);
+
+  GST_DEBUG ("decoding style image %s", location);
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+
+  while (!done) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, STYLE_IMAGE_TIMEOUT,
+        GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE | GST_MESSAGE_EOS);
+
+    if (msg == NULL) {
+      g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+          "Decoding \"%s\" took more than %" GST_TIME_FORMAT, location,
+          GST_TIME_ARGS (STYLE_IMAGE_TIMEOUT));
+      break;
+    }
+    switch (GST_MESSAGE_TYPE (msg)) {
+      case GST_MESSAGE_ERROR:
+        gst_style_image_set_error_from_message (msg, location, error);
+        done = TRUE;
+        break;
+      case GST_MESSAGE_ASYNC_DONE:{
+        GstSample *sample =
+            gst_app_sink_try_pull_preroll (GST_APP_SINK (sink), 0);
+
+        if (sample) {
+          image = gst_style_image_from_sample (sample, error);
+          gst_sample_unref (sample);
+        } else {
+          g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+              "\"%s\" has no video frame", location);
+        }
+        done = TRUE;
+        break;
+      }
+      case GST_MESSAGE_EOS:
+        g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+            "\"%s\" has no video frame", location);
+        done = TRUE;
+        break;
+      default:
+        break;
+    }
+    gst_message_unref (msg);
+  }
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+
+  if (image)
+    GST_DEBUG ("style image %s is %dx%d", location, image->width,
+        image->height);
+  return image;
+}
+
+void
+gst_style_image_free (GstStyleImage * image)
+{
+  if (image == NULL)
+    return;
+  g_free (image->rgb);
+  g_free (image);
+}
+
+void
+gst_style_image_get_scaled_size (const GstStyleImage * image, gint longest,
+    gint min_side, gint * width, gint * height)
+{
+  gint w, h;
+
+  if (image->width >= image->height) {
+    w = longest;
+    h = (gint) floor ((gdouble) longest * image->height / image->width + 0.5);
+  } else {
+    h = longest;
+    w = (gint) floor ((gdouble) longest * image->width / image->height + 0.5);
+  }
+  *width = MAX (w, min_side);
+  *height = MAX (h, min_side);
+}
+
+/* Tent filter taps for resampling src_len samples to dst_len: output i
+ * reads n[i] samples from first[i] with weights w[i * max_taps ...]. */
+typedef struct
+{
+  gint max_taps;
+  gint *first;
+  gint *n;
+  gfloat *w;
+} GstStyleImageTaps;
+
+static void
+gst_style_image_taps_init (GstStyleImageTaps * taps, gint src_len,
+    gint dst_len)
+{
+  gdouble scale = (gdouble) src_len / dst_len;
+  gdouble radius = MAX (scale, 1.0);
+  gint i;
+
+  taps->max_taps = (gint) ceil (2 * radius) + 1;
+  taps->first = g_new (gint, dst_len);
+  taps->n = g_new (gint, dst_len);
+  taps->w = g_new0 (gfloat, (gsize) dst_len * taps->max_taps);
+
+  for (i = 0; i < dst_len; i++) {
+    gdouble center = (i + 0.5) * scale - 0.5;
+    gint lo = (gint) ceil (center - radius);
+    gint hi = (gint) floor (center + radius);
+    gfloat *w = taps->w + (gsize) i * taps->max_taps;
+    gdouble sum = 0;
+    gint j, k;
+
+    lo = MAX (lo, 0);
+    hi = MIN (hi, src_len - 1);
+    if (hi < lo)                /* cannot happen for sane sizes */
+      hi = lo = CLAMP ((gint) floor (center + 0.5), 0, src_len - 1);
+    if (hi - lo + 1 > taps->max_taps)
+      hi = lo + taps->max_taps - 1;
+
+    for (j = lo, k = 0; j <= hi; j++, k++) {
+      gdouble d = 1.0 - fabs (j - center) / radius;
+
+      w[k] = (gfloat) MAX (d, 0.0);
+      sum += w[k];
+    }
+    if (sum <= 0) {
+      w[0] = 1.0f;
+      hi = lo;
+      sum = 1.0;
+    }
+    for (k = 0; k <= hi - lo; k++)
+      w[k] = (gfloat) (w[k] / sum);
+    taps->first[i] = lo;
+    taps->n[i] = hi - lo + 1;
+  }
+}
+
+static void
+gst_style_image_taps_clear (GstStyleImageTaps * taps)
+{
+  g_free (taps->first);
+  g_free (taps->n);
+  g_free (taps->w);
+}
+
+gfloat *
+gst_style_image_resample (const GstStyleImage * image, gint width,
+    gint height)
+{
+  GstStyleImageTaps tx, ty;
+  gint sw = image->width, sh = image->height;
+  gsize tplane = (gsize) sh * width, oplane = (gsize) height * width;
+  gfloat *tmp, *out;
+  gint x, y, c, k;
+
+  g_return_val_if_fail (width > 0 && height > 0, NULL);
+
+  gst_style_image_taps_init (&tx, sw, width);
+  gst_style_image_taps_init (&ty, sh, height);
+  tmp = g_new (gfloat, 3 * tplane);
+  out = g_new (gfloat, 3 * oplane);
+
+  /* horizontal pass: packed u8 [sh][sw][3] -> planar [3][sh][width] */
+  for (y = 0; y < sh; y++) {
+    const guint8 *row = image->rgb + (gsize) y * sw * 3;
+
+    for (x = 0; x < width; x++) {
+      const gfloat *w = tx.w + (gsize) x * tx.max_taps;
+      const guint8 *p = row + (gsize) tx.first[x] * 3;
+      gfloat acc[3] = { 0, 0, 0 };
+
+      for (k = 0; k < tx.n[x]; k++, p += 3) {
+        acc[0] += w[k] * p[0];
+        acc[1] += w[k] * p[1];
+        acc[2] += w[k] * p[2];
+      }
+      for (c = 0; c < 3; c++)
+        tmp[c * tplane + (gsize) y * width + x] = acc[c] / 255.0f;
+    }
+  }
+
+  /* vertical pass */
+  for (c = 0; c < 3; c++) {
+    for (y = 0; y < height; y++) {
+      const gfloat *w = ty.w + (gsize) y * ty.max_taps;
+      gfloat *dst = out + c * oplane + (gsize) y * width;
+
+      for (x = 0; x < width; x++)
+        dst[x] = 0;
+      for (k = 0; k < ty.n[y]; k++) {
+        const gfloat *src = tmp + c * tplane + (gsize) (ty.first[y] + k) * width;
+
+        for (x = 0; x < width; x++)
+          dst[x] += w[k] * src[x];
+      }
+      for (x = 0; x < width; x++)
+        dst[x] = CLAMP (dst[x], 0.0f, 1.0f);
+    }
+  }
+
+  gst_style_image_taps_clear (&tx);
+  gst_style_image_taps_clear (&ty);
+  g_free (tmp);
+  return out;
+}

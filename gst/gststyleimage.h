@@ -1,0 +1,49 @@
+/* gststyleimage.h - decoding the style image through GStreamer and scaling
+ * it to the planar float RGB the engine takes.
+ *
+ * Copyright (C) 2025 gst-stylefilter contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+#ifndef __GST_STYLE_IMAGE_H__
+#define __GST_STYLE_IMAGE_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* A decoded image, packed 8-bit RGB, square pixels. */
+typedef struct
+{
+  gint width;
+  gint height;
+  guint8 *rgb;                  /* rows of 3 * width bytes, no padding */
+} GstStyleImage;
+
+/* Decodes the first frame of any file GStreamer can decode (filesrc !
+ * decodebin ! videoconvert ! videoscale ! RGB ! appsink), at its native
+ * size.  On failure sets @error to one of GST_RESOURCE_ERROR_NOT_FOUND
+ * (no location, or no such file), GST_RESOURCE_ERROR_OPEN_READ (a
+ * directory, or not readable) or GST_STREAM_ERROR_DECODE (anything that
+ * is not a decodable image), with the details in the message. */
+GstStyleImage *gst_style_image_load (const gchar * location, GError ** error);
+
+void gst_style_image_free (GstStyleImage * image);
+
+/* The size with the longest side @longest, the other side by aspect, both
+ * at least @min_side. */
+void gst_style_image_get_scaled_size (const GstStyleImage * image,
+    gint longest, gint min_side, gint * width, gint * height);
+
+/* Resamples the image to @width x @height (tent filter: bilinear when
+ * enlarging, averaging when shrinking) into newly allocated planar RGB
+ * floats in [0,1], [3][height][width]; free with g_free(). */
+gfloat *gst_style_image_resample (const GstStyleImage * image, gint width,
+    gint height);
+
+G_END_DECLS
+
+#endif /* __GST_STYLE_IMAGE_H__ */

@@ -1,0 +1,44 @@
+// gram.comp - Gram matrix G = F F^T / M of features F [C][M].
+// Each invocation computes a 4x4 block of G straight from memory, with no
+// shared memory and no barriers (barriers are expensive on CPU Vulkan
+// devices, where the tests run); rows past C are clamped on load and
+// their results dropped.
+#version 450
+
+layout (local_size_x = 64) in;
+
+layout (std430, binding = 0) readonly buffer F { float f[]; };
+layout (std430, binding = 1) writeonly buffer G { float g[]; };
+
+layout (push_constant) uniform P {
+  int C;
+  int M;
+  float inv_m;
+} p;
+
+void
+main ()
+{
+  int nb = (p.C + 3) / 4;
+  int id = int (gl_GlobalInvocationID.x);
+  if (id >= nb * nb)
+    return;
+  int i0 = (id / nb) * 4, j0 = (id % nb) * 4;
+  int a0 = min (i0, p.C - 1) * p.M, a1 = min (i0 + 1, p.C - 1) * p.M;
+  int a2 = min (i0 + 2, p.C - 1) * p.M, a3 = min (i0 + 3, p.C - 1) * p.M;
+  int b0 = min (j0, p.C - 1) * p.M, b1 = min (j0 + 1, p.C - 1) * p.M;
+  int b2 = min (j0 + 2, p.C - 1) * p.M, b3 = min (j0 + 3, p.C - 1) * p.M;
+  vec4 r0 = vec4 (0.0), r1 = vec4 (0.0), r2 = vec4 (0.0), r3 = vec4 (0.0);
+  for (int k = 0; k < p.M; k++) {
+    vec4 b = vec4 (f[b0 + k], f[b1 + k], f[b2 + k], f[b3 + k]);
+    r0 += f[a0 + k] * b;
+    r1 += f[a1 + k] * b;
+    r2 += f[a2 + k] * b;
+    r3 += f[a3 + k] * b;
+  }
+  vec4 rows[4] = vec4[4] (r0, r1, r2, r3);
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      if (i0 + r < p.C && j0 + c < p.C)
+        g[(i0 + r) * p.C + j0 + c] = rows[r][c] * p.inv_m;
+}

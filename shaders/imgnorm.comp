@@ -1,0 +1,27 @@
+// imgnorm.comp - ImageNet normalisation of a planar RGB image (mode 0:
+// out = (in - mean) / std) and its chain rule for the gradient (mode 1:
+// out = in / std).
+#version 450
+
+layout (local_size_x = 256) in;
+
+layout (std430, binding = 0) readonly buffer In { float inp[]; };
+layout (std430, binding = 1) writeonly buffer Out { float outp[]; };
+
+layout (push_constant) uniform P {
+  int plane;
+  int mode;
+} p;
+
+const float mean[3] = float[3] (0.485, 0.456, 0.406);
+const float stdv[3] = float[3] (0.229, 0.224, 0.225);
+
+void
+main ()
+{
+  int i = int (gl_GlobalInvocationID.x);
+  if (i >= 3 * p.plane)
+    return;
+  int c = i / p.plane;
+  outp[i] = p.mode == 0 ? (inp[i] - mean[c]) / stdv[c] : inp[i] / stdv[c];
+}

@@ -1,0 +1,227 @@
+/* test-loss.c - the whole loss and its image gradient on the GPU against
+ * the plain-C reference (sf_ref_loss, checked against finite differences
+ * in tests/ref) at 32x32 and 37x29, with a style image of another size,
+ * both poolings and every term weighted; then the optimisers: L-BFGS never
+ * increases the loss between accepted steps, 100 iterations on a 64x64
+ * pair cut the style loss at least tenfold with the content loss bounded,
+ * output pixels in [0,1]; Adam decreases the loss. */
+#include "engine-test-util.h"
+#include "cpu-ref.h"
+
+static SfDevice *dev;
+static SfVggWeights *wts;
+
+/* smooth structure plus noise, planar RGB in [0,1] */
+static float *
+make_image (int w, int h, int kind)
+{
+  float *img = g_new (float, 3 * (gsize) w * h);
+  GRand *r = g_rand_new_with_seed (100 + kind);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) {
+        double v = kind == 0
+            ? 0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y)
+            : 0.5 + 0.4 * sin (0.9 * (x + 2 * y) + 2 * c);
+        v += 0.1 * g_rand_double_range (r, -1, 1);
+        img[((gsize) c * h + y) * w + x] = (float) CLAMP (v, 0, 1);
+      }
+  g_rand_free (r);
+  return img;
+}
+
+static void
+check_loss (int w, int h, int sw, int sh, SfPooling pool)
+{
+  GError *err = NULL;
+  SfNet *net = sf_net_new (dev, wts, pool, &err);
+  g_assert_no_error (err);
+  SfStylizer *st = sf_stylizer_new (net, w, h, &err);
+  g_assert_no_error (err);
+  float *content = make_image (w, h, 0), *style = make_image (sw, sh, 1);
+  float *x = make_image (w, h, 2);
+  SfParams p;
+  sf_params_init (&p);
+  p.weights.tv = 10.0;
+  g_assert_true (sf_stylizer_set_style (st, style, sw, sh, &err));
+  g_assert_true (sf_stylizer_set_content (st, content, &err));
+  g_assert_true (sf_stylizer_set_image (st, x, &err));
+  g_assert_no_error (err);
+
+  gsize n = 3 * (gsize) w * h;
+  float *grad = g_new (float, n);
+  SfLossTerms t, rt;
+  g_assert_true (sf_stylizer_evaluate (st, &p, &t, grad, &err));
+  g_assert_no_error (err);
+  double *rgrad = g_new (double, n);
+  double rtotal = sf_ref_loss (wts, pool, x, content, w, h, style, sw, sh,
+      &p.weights, &rt, rgrad);
+  double eg = test_rel_l2 (grad, rgrad, n);
+  g_test_message ("%dx%d (style %dx%d, %s): total %.8g (ref %.8g) content "
+      "%.6g (%.6g) style %.6g (%.6g) tv %.6g (%.6g); gradient rel L2 %.2e",
+      w, h, sw, sh, pool == SF_POOL_MAX ? "max" : "avg", t.total, rtotal,
+      t.content, rt.content, t.style, rt.style, t.tv, rt.tv, eg);
+  g_assert_cmpfloat (fabs (t.total - rtotal), <, 1e-4 * fabs (rtotal));
+  g_assert_cmpfloat (fabs (t.content - rt.content), <, 1e-4 * rt.content);
+  g_assert_cmpfloat (fabs (t.style - rt.style), <, 1e-4 * rt.style);
+  g_assert_cmpfloat (fabs (t.tv - rt.tv), <, 1e-4 * rt.tv);
+  g_assert_cmpfloat (t.content, >, 0);
+  g_assert_cmpfloat (eg, <, 1e-3);
+
+  g_free (grad); g_free (rgrad); g_free (content); g_free (style); g_free (x);
+  sf_stylizer_free (st);
+  sf_net_free (net);
+}
+
+static void
+test_loss_32 (void)
+{
+  check_loss (32, 32, 32, 32, SF_POOL_MAX);
+}
+
+static void
+test_loss_odd (void)
+{
+  check_loss (37, 29, 41, 35, SF_POOL_MAX);
+}
+
+static void
+test_loss_avg (void)
+{
+  check_loss (37, 29, 24, 30, SF_POOL_AVG);
+}
+
+typedef struct
+{
+  double last;
+  int calls;
+  int increases;
+} Track;
+
+static gboolean
+track (int iteration, const SfLossTerms *t, gpointer data)
+{
+  Track *tr = data;
+  if (tr->calls > 0 && t->total > tr->last)
+    tr->increases++;
+  tr->last = t->total;
+  tr->calls++;
+  return TRUE;
+}
+
+static void
+test_lbfgs (void)
+{
+  GError *err = NULL;
+  const int w = 64, h = 64;
+  SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
+  SfStylizer *st = sf_stylizer_new (net, w, h, &err);
+  g_assert_no_error (err);
+  float *content = make_image (w, h, 0), *style = make_image (w, h, 1);
+  SfParams p;
+  sf_params_init (&p);
+  g_assert_true (sf_stylizer_set_style (st, style, w, h, &err));
+  g_assert_true (sf_stylizer_set_content (st, content, &err));
+  g_assert_true (sf_stylizer_set_image (st, content, &err));
+  SfLossTerms t0, t1;
+  g_assert_true (sf_stylizer_evaluate (st, &p, &t0, NULL, &err));
+  Track tr = { 0 };
+  int done = 0;
+  g_assert_true (sf_stylizer_optimize (st, &p, 100, track, &tr, &t1, &done,
+          &err));
+  g_assert_no_error (err);
+  g_test_message ("L-BFGS 100 iterations at 64x64: style %.4g -> %.4g "
+      "(%.1fx), content %.4g -> %.4g, total %.4g -> %.4g, %d iterations, "
+      "%d increases", t0.style, t1.style, t0.style / t1.style, t0.content,
+      t1.content, t0.total, t1.total, done, tr.increases);
+  g_assert_cmpint (tr.calls, >, 10);
+  g_assert_cmpint (tr.increases, ==, 0);
+  g_assert_cmpfloat (t1.style * 10, <=, t0.style);
+  g_assert_cmpfloat (t1.content, <, 1.0);  /* bounded: never worse than a blank */
+  g_assert_cmpfloat (t1.total, <, t0.total);
+  float *out = g_new (float, 3 * w * h);
+  g_assert_true (sf_stylizer_get_image (st, out, &err));
+  double mn = 1, mx = 0, diff = 0;
+  for (int i = 0; i < 3 * w * h; i++) {
+    mn = MIN (mn, out[i]);
+    mx = MAX (mx, out[i]);
+    diff += fabs (out[i] - content[i]);
+  }
+  g_assert_cmpfloat (mn, >=, 0.0);
+  g_assert_cmpfloat (mx, <=, 1.0);
+  g_assert_cmpfloat (diff / (3 * w * h), >, 0.01);  /* it did change */
+  g_free (out); g_free (content); g_free (style);
+  sf_stylizer_free (st);
+  sf_net_free (net);
+}
+
+static void
+test_adam (void)
+{
+  GError *err = NULL;
+  const int w = 32, h = 32;
+  SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
+  SfStylizer *st = sf_stylizer_new (net, w, h, &err);
+  g_assert_no_error (err);
+  float *content = make_image (w, h, 0), *style = make_image (w, h, 1);
+  SfParams p;
+  sf_params_init (&p);
+  p.optimizer = SF_OPTIMIZER_ADAM;
+  p.learning_rate = 0.01;
+  g_assert_true (sf_stylizer_set_style (st, style, w, h, &err));
+  g_assert_true (sf_stylizer_set_content (st, content, &err));
+  g_assert_true (sf_stylizer_set_image (st, content, &err));
+  SfLossTerms t0, t1;
+  g_assert_true (sf_stylizer_evaluate (st, &p, &t0, NULL, &err));
+  int done = 0;
+  g_assert_true (sf_stylizer_optimize (st, &p, 30, NULL, NULL, &t1, &done,
+          &err));
+  g_assert_no_error (err);
+  g_test_message ("Adam 30 iterations: total %.4g -> %.4g", t0.total,
+      t1.total);
+  g_assert_cmpint (done, ==, 30);
+  g_assert_cmpfloat (t1.total, <, 0.5 * t0.total);
+  g_free (content); g_free (style);
+  sf_stylizer_free (st);
+  sf_net_free (net);
+}
+
+static void
+test_not_ready (void)
+{
+  GError *err = NULL;
+  SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
+  SfStylizer *st = sf_stylizer_new (net, 16, 16, &err);
+  SfParams p;
+  sf_params_init (&p);
+  g_assert_false (sf_stylizer_evaluate (st, &p, NULL, NULL, &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&err);
+  g_assert_null (sf_stylizer_new (net, 15, 40, &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&err);
+  /* far beyond any device's storage-buffer limit: a clear error, no crash */
+  g_assert_null (sf_stylizer_new (net, 60000, 60000, &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_TOO_LARGE);
+  g_clear_error (&err);
+  sf_stylizer_free (st);
+  sf_net_free (net);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  dev = test_device ();
+  wts = sf_vgg_weights_new_default (0);
+  g_test_add_func ("/loss/32x32", test_loss_32);
+  g_test_add_func ("/loss/37x29", test_loss_odd);
+  g_test_add_func ("/loss/avg-pool", test_loss_avg);
+  g_test_add_func ("/loss/not-ready", test_not_ready);
+  g_test_add_func ("/optim/lbfgs-64", test_lbfgs);
+  g_test_add_func ("/optim/adam", test_adam);
+  int r = g_test_run ();
+  sf_vgg_weights_free (wts);
+  sf_device_free (dev);
+  return r;
+}

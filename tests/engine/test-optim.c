@@ -1,0 +1,1210 @@
+/* test-optim.c - the L-BFGS and Adam of engine/optim.c on a CPU SfVecOps.
+ *
+ * SfVecOps is implemented here on plain double arrays (the reference for
+ * what the GPU ops must compute), with small problems: Rosenbrock, a
+ * diagonal quadratic, a quadratic with sine ripples and an unbounded one.
+ * The tests check that the L-BFGS converges, never increases the loss
+ * between accepted steps, and follows torch.optim.LBFGS (strong Wolfe)
+ * evaluation by evaluation, including counts; that Adam follows
+ * torch.optim.Adam; and that an error from any op call comes back from the
+ * optimiser unchanged with nothing leaked.  The PyTorch references come
+ * from one run of /usr/bin/python3 (or $STYLEFILTER_PYTHON); those tests
+ * are skipped when it has no torch.
+ */
+#include "optim.h"
+
+#include <math.h>
+#include <string.h>
+
+#define TEST_ERROR (test_error_quark ())
+G_DEFINE_QUARK (test-optim-error, test_error)
+
+/* ------------------------------------------------------------------------ */
+/* SfVecOps on double arrays                                                 */
+
+struct SfVec
+{
+  int n;
+  double v[];
+};
+
+typedef enum
+{
+  PROBLEM_ROSENBROCK,           /* sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2 */
+  PROBLEM_QUADRATIC,            /* 0.5 sum a[i] (x[i] - c[i])^2 */
+  /* sum 0.5 (0.5 + i/4) x[i]^2 + amp sin (w x[i] + i): many local minima,
+   * which send the line search through its zoom phase */
+  PROBLEM_WAVY,
+  /* -sum softplus (x[i]): unbounded below, so the line search runs out of
+   * evaluations and the curvature test refuses pairs */
+  PROBLEM_SOFTPLUS,
+} Problem;
+
+typedef struct
+{
+  int n;
+  Problem problem;
+  const double *qa;             /* quadratic */
+  const double *qc;
+  double amp;                   /* wavy */
+  double w;
+  gboolean flip;                /* return -gradient: uphill directions */
+  int live;                     /* vectors allocated and not yet freed */
+  int calls;                    /* op calls so far (vec_free excluded) */
+  int fail_call;                /* > 0: this op call fails */
+  int eval_calls;
+  int fail_eval;                /* > 0: this eval call fails */
+  GArray *fs;                   /* f of every successful evaluation */
+} CpuCtx;
+
+static void
+cpu_init (CpuCtx * c, int n, Problem problem)
+{
+  memset (c, 0, sizeof *c);
+  c->n = n;
+  c->problem = problem;
+  c->fs = g_array_new (FALSE, FALSE, sizeof (double));
+}
+
+static void
+cpu_clear (CpuCtx * c)
+{
+  g_array_unref (c->fs);
+}
+
+/* Counts an op call; FALSE with an error when it is the one to fail. */
+static gboolean
+cpu_tick (CpuCtx * c, GError ** error)
+{
+  c->calls++;
+  if (c->calls != c->fail_call)
+    return TRUE;
+  g_set_error (error, TEST_ERROR, 1, "op call %d failed", c->calls);
+  return FALSE;
+}
+
+static SfVec *
+cpu_vec_new (gpointer ctx, GError ** error)
+{
+  CpuCtx *c = ctx;
+  SfVec *v;
+
+  if (!cpu_tick (c, error))
+    return NULL;
+  v = g_malloc (sizeof (SfVec) + c->n * sizeof (double));
+  v->n = c->n;
+  for (int i = 0; i < c->n; i++)
+    v->v[i] = NAN;              /* contents undefined */
+  c->live++;
+  return v;
+}
+
+static void
+cpu_vec_free (gpointer ctx, SfVec * v)
+{
+  CpuCtx *c = ctx;
+
+  g_assert_nonnull (v);
+  c->live--;
+  g_free (v);
+}
+
+static double
+rosenbrock (const double *x, int n, double *g)
+{
+  double f = 0.;
+
+  for (int i = 0; i < n; i++)
+    g[i] = 0.;
+  for (int i = 0; i + 1 < n; i++) {
+    double u = x[i + 1] - x[i] * x[i];
+    double w = 1 - x[i];
+
+    f += 100 * u * u + w * w;
+    g[i] += -400 * x[i] * u - 2 * w;
+    g[i + 1] += 200 * u;
+  }
+  return f;
+}
+
+static double
+quadratic (const double *x, int n, const double *a, const double *c,
+    double *g)
+{
+  double f = 0.;
+
+  for (int i = 0; i < n; i++) {
+    double u = x[i] - c[i];
+
+    f += a[i] * u * u;
+    g[i] = a[i] * u;
+  }
+  return 0.5 * f;
+}
+
+static double
+wavy (const double *x, int n, double amp, double w, double *g)
+{
+  double f = 0.;
+
+  for (int i = 0; i < n; i++) {
+    double a = 0.5 + 0.25 * i;
+
+    f += 0.5 * a * (x[i] * x[i]) + amp * sin (w * x[i] + i);
+    g[i] = a * x[i] + amp * w * cos (w * x[i] + i);
+  }
+  return f;
+}
+
+/* torch.nn.functional.softplus (threshold 20) and its derivative. */
+static double
+softplus (const double *x, int n, double *g)
+{
+  double f = 0.;
+
+  for (int i = 0; i < n; i++) {
+    double z = exp (x[i]);
+
+    f -= x[i] > 20 ? x[i] : log1p (z);
+    g[i] = x[i] > 20 ? -1. : -z / (z + 1);
+  }
+  return f;
+}
+
+static double
+cpu_problem (CpuCtx * c, const double *x, double *g)
+{
+  switch (c->problem) {
+    case PROBLEM_ROSENBROCK:
+      return rosenbrock (x, c->n, g);
+    case PROBLEM_QUADRATIC:
+      return quadratic (x, c->n, c->qa, c->qc, g);
+    case PROBLEM_WAVY:
+      return wavy (x, c->n, c->amp, c->w, g);
+    case PROBLEM_SOFTPLUS:
+      return softplus (x, c->n, g);
+  }
+  g_assert_not_reached ();
+}
+
+static gboolean
+cpu_eval (gpointer ctx, SfVec * x, double *f, SfVec * g, GError ** error)
+{
+  CpuCtx *c = ctx;
+
+  if (!cpu_tick (c, error))
+    return FALSE;
+  c->eval_calls++;
+  if (c->eval_calls == c->fail_eval) {
+    g_set_error (error, TEST_ERROR, 2, "eval %d failed", c->eval_calls);
+    return FALSE;
+  }
+  *f = cpu_problem (c, x->v, g->v);
+  if (c->flip)
+    for (int i = 0; i < c->n; i++)
+      g->v[i] = -g->v[i];
+  g_array_append_val (c->fs, *f);
+  return TRUE;
+}
+
+static gboolean
+cpu_dot (gpointer ctx, SfVec * a, SfVec * b, double *out, GError ** error)
+{
+  double s = 0.;
+
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  for (int i = 0; i < a->n; i++)
+    s += a->v[i] * b->v[i];
+  *out = s;
+  return TRUE;
+}
+
+static gboolean
+cpu_axpy (gpointer ctx, double a, SfVec * x, SfVec * y, GError ** error)
+{
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  for (int i = 0; i < x->n; i++)
+    y->v[i] += a * x->v[i];
+  return TRUE;
+}
+
+static gboolean
+cpu_scale (gpointer ctx, double a, SfVec * x, GError ** error)
+{
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  for (int i = 0; i < x->n; i++)
+    x->v[i] *= a;
+  return TRUE;
+}
+
+static gboolean
+cpu_copy (gpointer ctx, SfVec * src, SfVec * dst, GError ** error)
+{
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  memcpy (dst->v, src->v, src->n * sizeof (double));
+  return TRUE;
+}
+
+/* torch.optim.Adam's single-tensor update, operation by operation. */
+static gboolean
+cpu_adam (gpointer ctx, SfVec * x, SfVec * g, SfVec * m, SfVec * v,
+    double lr, double beta1, double beta2, double eps, int t,
+    GError ** error)
+{
+  double bias1, bias2, step_size, bias2_sqrt;
+
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  bias1 = 1 - pow (beta1, t);
+  bias2 = 1 - pow (beta2, t);
+  step_size = lr / bias1;
+  bias2_sqrt = sqrt (bias2);
+  for (int i = 0; i < x->n; i++) {
+    double denom;
+
+    m->v[i] = m->v[i] * beta1 + (1 - beta1) * g->v[i];
+    v->v[i] = v->v[i] * beta2 + (1 - beta2) * g->v[i] * g->v[i];
+    denom = sqrt (v->v[i]) / bias2_sqrt + eps;
+    x->v[i] = x->v[i] + -step_size * (m->v[i] / denom);
+  }
+  return TRUE;
+}
+
+static gboolean
+cpu_zero (gpointer ctx, SfVec * v, GError ** error)
+{
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  for (int i = 0; i < v->n; i++)
+    v->v[i] = 0.;
+  return TRUE;
+}
+
+static gboolean
+cpu_absmax (gpointer ctx, SfVec * v, double *out, GError ** error)
+{
+  double m = 0.;
+
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  for (int i = 0; i < v->n; i++)
+    m = MAX (m, fabs (v->v[i]));
+  *out = m;
+  return TRUE;
+}
+
+static gboolean
+cpu_asum (gpointer ctx, SfVec * v, double *out, GError ** error)
+{
+  double s = 0.;
+
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  for (int i = 0; i < v->n; i++)
+    s += fabs (v->v[i]);
+  *out = s;
+  return TRUE;
+}
+
+static const SfVecOps cpu_ops = {
+  .vec_new = cpu_vec_new,
+  .vec_free = cpu_vec_free,
+  .eval = cpu_eval,
+  .dot = cpu_dot,
+  .axpy = cpu_axpy,
+  .scale = cpu_scale,
+  .copy = cpu_copy,
+  .adam = cpu_adam,
+  .zero = cpu_zero,
+  .absmax = cpu_absmax,
+  .asum = cpu_asum,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Problems and runs                                                         */
+
+#define ADAM_N 6
+#define ADAM_STEPS 50
+#define ADAM_LR 0.1
+
+/* A vector outside the ops' bookkeeping, for the tests' own use. */
+static SfVec *
+host_vec_new (int n)
+{
+  SfVec *x = g_malloc0 (sizeof (SfVec) + n * sizeof (double));
+
+  x->n = n;
+  return x;
+}
+
+/* The classic Rosenbrock start (-1.2, 1, -1.2, 1, ...). */
+static SfVec *
+rosenbrock_start (int n)
+{
+  SfVec *x = host_vec_new (n);
+
+  for (int i = 0; i < n; i++)
+    x->v[i] = i % 2 == 0 ? -1.2 : 1.0;
+  return x;
+}
+
+/* Starts in [-2, 2] that differ with seed; seed 0 is rosenbrock_start. */
+static SfVec *
+start_vector (int n, int seed)
+{
+  SfVec *x;
+
+  if (seed == 0)
+    return rosenbrock_start (n);
+  x = host_vec_new (n);
+  for (int i = 0; i < n; i++)
+    x->v[i] = 0.25 * ((i * 7 + seed * 13) % 17 - 8);
+  return x;
+}
+
+/* The quadratic for Adam: curvatures a, centre c, start x0. */
+static void
+adam_problem (double *a, double *c, double *x0)
+{
+  for (int i = 0; i < ADAM_N; i++) {
+    a[i] = 0.5 + i;
+    c[i] = 0.75 * i - 1.5;
+    x0[i] = 0.25 * (i % 3) + 0.5;
+  }
+}
+
+typedef struct
+{
+  GArray *iters;                /* int */
+  GArray *fs;                   /* double */
+  GArray *evals;                /* int: cpu->eval_calls, when cpu is set */
+  const CpuCtx *cpu;
+  int stop_at;                  /* > 0: return FALSE at this iteration */
+} Trace;
+
+static void
+trace_init (Trace * tr)
+{
+  tr->iters = g_array_new (FALSE, FALSE, sizeof (int));
+  tr->fs = g_array_new (FALSE, FALSE, sizeof (double));
+  tr->evals = g_array_new (FALSE, FALSE, sizeof (int));
+  tr->cpu = NULL;
+  tr->stop_at = 0;
+}
+
+static void
+trace_clear (Trace * tr)
+{
+  g_array_unref (tr->iters);
+  g_array_unref (tr->fs);
+  g_array_unref (tr->evals);
+}
+
+static gboolean
+trace_cb (int iteration, double f, gpointer user_data)
+{
+  Trace *tr = user_data;
+
+  g_array_append_val (tr->iters, iteration);
+  g_array_append_val (tr->fs, f);
+  if (tr->cpu != NULL)
+    g_array_append_val (tr->evals, tr->cpu->eval_calls);
+  return iteration != tr->stop_at;
+}
+
+typedef struct
+{
+  double f;
+  int iters;
+  int evals;
+} Result;
+
+static void
+run_lbfgs (CpuCtx * c, SfVec * x, const SfLbfgsOptions * opt, Trace * tr,
+    Result * r)
+{
+  GError *error = NULL;
+  gboolean ok;
+
+  ok = sf_lbfgs_minimize (&cpu_ops, c, x, opt, tr ? trace_cb : NULL, tr,
+      &r->f, &r->iters, &r->evals, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (c->live, ==, 0);
+}
+
+static double
+max_abs_diff_from (const SfVec * x, double value)
+{
+  double m = 0.;
+
+  for (int i = 0; i < x->n; i++)
+    m = MAX (m, fabs (x->v[i] - value));
+  return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The PyTorch reference                                                     */
+
+static const char torch_script[] =
+    "import sys\n"
+    "try:\n"
+    "    import torch\n"
+    "except ImportError:\n"
+    "    print('skip no torch'); sys.exit(0)\n"
+    "torch.set_default_dtype(torch.float64)\n"
+    "def vec(s): return torch.tensor([float(v) for v in s.split(',')])\n"
+    "def out(i, name, vals): print(i, name, *[repr(float(v)) for v in vals])\n"
+    "def rosenbrock(x, amp, w): return (100 * (x[1:] - x[:-1] ** 2) ** 2"
+    " + (1 - x[:-1]) ** 2).sum()\n"
+    "def wavy(x, amp, w):\n"
+    "    i = torch.arange(x.numel(), dtype=x.dtype)\n"
+    "    return (0.5 * (0.5 + 0.25 * i) * x ** 2"
+    " + amp * torch.sin(w * x + i)).sum()\n"
+    "def softplus(x, amp, w): return -torch.nn.functional.softplus(x).sum()\n"
+    "for i, job in enumerate(sys.argv[1:]):\n"
+    "    kind, *a = job.split(';')\n"
+    "    fs = []\n"
+    "    if kind == 'lbfgs':\n"
+    "        fn = globals()[a[0]]; amp = float(a[1]); w = float(a[2])\n"
+    "        x = vec(a[7]).requires_grad_()\n"
+    "        opt = torch.optim.LBFGS([x], history_size=int(a[3]),\n"
+    "            max_iter=int(a[4]), max_eval=int(a[5]) or None,\n"
+    "            lr=float(a[6]), line_search_fn='strong_wolfe')\n"
+    "        def closure():\n"
+    "            opt.zero_grad(); f = fn(x, amp, w); f.backward()\n"
+    "            fs.append(f.item()); return f\n"
+    "        opt.step(closure)\n"
+    "        st = opt.state[x]\n"
+    "        with torch.no_grad(): out(i, 'f', [fn(x, amp, w)])\n"
+    "        out(i, 'iters', [st['n_iter']])\n"
+    "        out(i, 'evals', [st['func_evals']])\n"
+    "    else:\n"
+    "        x = vec(a[2]).requires_grad_(); qa = vec(a[3]); qc = vec(a[4])\n"
+    "        opt = torch.optim.Adam([x], lr=float(a[0]))\n"
+    "        for _ in range(int(a[1])):\n"
+    "            opt.zero_grad(); f = 0.5 * (qa * (x - qc) ** 2).sum()\n"
+    "            f.backward(); fs.append(f.item()); opt.step()\n"
+    "    out(i, 'x', x.detach()); out(i, 'fs', fs)\n";
+
+/* The L-BFGS runs compared with torch, in 10 dimensions.  History 3 makes
+ * the ring drop pairs; the other problems and learning rates send the line
+ * search through its other branches (zoom with the step moved off the
+ * bracket's ends, the old low end becoming the high end, interpolation with
+ * no minimiser, a bracket too small, the best point at step 0, out of
+ * evaluations) and make the curvature test refuse pairs. */
+typedef struct
+{
+  Problem problem;
+  double amp, w;                /* PROBLEM_WAVY */
+  int seed;                     /* start_vector () */
+  int history;
+  int max_iter;
+  int max_eval;                 /* 0: torch's default */
+  double lr;
+} LbfgsJob;
+
+static const LbfgsJob torch_lbfgs_jobs[] = {
+  {PROBLEM_ROSENBROCK, 0., 0., 0, 100, 5, 0, 1.},
+  {PROBLEM_ROSENBROCK, 0., 0., 0, 100, 20, 0, 1.},
+  {PROBLEM_ROSENBROCK, 0., 0., 0, 3, 20, 0, 1.},
+  {PROBLEM_ROSENBROCK, 0., 0., 0, 5, 20, 0, 100.},
+  {PROBLEM_WAVY, 0.5, 3., 1, 3, 100, 0, 1e4},
+  {PROBLEM_ROSENBROCK, 0., 0., 0, 100, 20, 0, 0.1},
+};
+
+static const char *const problem_names[] = {
+  [PROBLEM_ROSENBROCK] = "rosenbrock",
+  [PROBLEM_QUADRATIC] = "quadratic",
+  [PROBLEM_WAVY] = "wavy",
+  [PROBLEM_SOFTPLUS] = "softplus",
+};
+
+#define TORCH_N 10
+#define TORCH_ADAM_JOB G_N_ELEMENTS (torch_lbfgs_jobs)
+
+typedef struct
+{
+  gboolean done;                /* the script has been run */
+  char *skip;                   /* why the torch tests are skipped, or NULL */
+  char **lines;                 /* its output */
+} TorchRef;
+
+static char *
+csv (const double *v, int n)
+{
+  GString *s = g_string_new (NULL);
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (s, "%s%s", i ? "," : "",
+        g_ascii_formatd (buf, sizeof buf, "%.17g", v[i]));
+  return g_string_free (s, FALSE);
+}
+
+/* "lbfgs;problem;amp;w;history;max_iter;max_eval;lr;x0" for the script. */
+static char *
+lbfgs_job_arg (const LbfgsJob * job)
+{
+  SfVec *x0 = start_vector (TORCH_N, job->seed);
+  char *x0s = csv (x0->v, TORCH_N);
+  char *arg;
+
+  arg = g_strdup_printf ("lbfgs;%s;%.17g;%.17g;%d;%d;%d;%.17g;%s",
+      problem_names[job->problem], job->amp, job->w, job->history,
+      job->max_iter, job->max_eval, job->lr, x0s);
+  g_free (x0s);
+  g_free (x0);
+  return arg;
+}
+
+static GPtrArray *
+torch_argv (void)
+{
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  const char *python = g_getenv ("STYLEFILTER_PYTHON");
+  double a[ADAM_N], c[ADAM_N], ax0[ADAM_N];
+  char *as, *cs, *ax0s;
+
+  g_ptr_array_add (argv, g_strdup (python ? python : "/usr/bin/python3"));
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (torch_script));
+  for (guint j = 0; j < G_N_ELEMENTS (torch_lbfgs_jobs); j++)
+    g_ptr_array_add (argv, lbfgs_job_arg (&torch_lbfgs_jobs[j]));
+  adam_problem (a, c, ax0);
+  as = csv (a, ADAM_N);
+  cs = csv (c, ADAM_N);
+  ax0s = csv (ax0, ADAM_N);
+  g_ptr_array_add (argv, g_strdup_printf ("adam;%.17g;%d;%s;%s;%s", ADAM_LR,
+          ADAM_STEPS, ax0s, as, cs));
+  g_ptr_array_add (argv, NULL);
+  g_free (as);
+  g_free (cs);
+  g_free (ax0s);
+  return argv;
+}
+
+/* Runs the script once; the torch tests skip when ref->skip is set. */
+static void
+torch_ref_ensure (TorchRef * ref)
+{
+  GPtrArray *argv;
+  char *out = NULL, *err = NULL;
+  int status = 0;
+  GError *error = NULL;
+
+  if (ref->done)
+    return;
+  ref->done = TRUE;
+  argv = torch_argv ();
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH,
+          NULL, NULL, &out, &err, &status, &error)) {
+    ref->skip = g_strdup_printf ("cannot run python: %s", error->message);
+    g_clear_error (&error);
+  } else if (!g_spawn_check_wait_status (status, &error)) {
+    g_test_message ("python stderr:\n%s", err);
+    g_assert_no_error (error);
+  } else if (g_str_has_prefix (out, "skip")) {
+    ref->skip = g_strdup (g_strstrip (out));
+  } else {
+    ref->lines = g_strsplit (out, "\n", -1);
+  }
+  g_ptr_array_unref (argv);
+  g_free (out);
+  g_free (err);
+}
+
+static void
+torch_ref_clear (TorchRef * ref)
+{
+  g_free (ref->skip);
+  g_strfreev (ref->lines);
+}
+
+/* The values of output line "<job> <name> v...". */
+static GArray *
+torch_values (const TorchRef * ref, int job, const char *name)
+{
+  char *prefix = g_strdup_printf ("%d %s ", job, name);
+  GArray *vals = NULL;
+
+  for (char **l = ref->lines; *l != NULL && vals == NULL; l++) {
+    char **tok;
+
+    if (!g_str_has_prefix (*l, prefix))
+      continue;
+    vals = g_array_new (FALSE, FALSE, sizeof (double));
+    tok = g_strsplit (*l + strlen (prefix), " ", -1);
+    for (char **t = tok; *t != NULL; t++) {
+      double v = g_ascii_strtod (*t, NULL);
+
+      g_array_append_val (vals, v);
+    }
+    g_strfreev (tok);
+  }
+  g_free (prefix);
+  if (vals == NULL)
+    g_error ("no '%d %s' line from the torch script", job, name);
+  return vals;
+}
+
+static double
+rel_diff (double a, double b)
+{
+  return fabs (a - b) / MAX (fabs (b), 1e-300);
+}
+
+/* Largest relative difference between a[] and the torch values. */
+static double
+max_rel_diff (const double *a, guint n, const GArray * ref)
+{
+  double m = 0.;
+
+  g_assert_cmpuint (n, ==, ref->len);
+  for (guint i = 0; i < n; i++)
+    m = MAX (m, rel_diff (a[i], g_array_index (ref, double, i)));
+  return m;
+}
+
+static gboolean
+torch_skip (TorchRef * ref)
+{
+  torch_ref_ensure (ref);
+  if (ref->skip != NULL)
+    g_test_skip (ref->skip);
+  return ref->skip != NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tests                                                                     */
+
+static void
+check_rosenbrock_converges (int n)
+{
+  CpuCtx c;
+  SfVec *x = rosenbrock_start (n);
+  SfLbfgsOptions opt;
+  Result r;
+
+  cpu_init (&c, n, PROBLEM_ROSENBROCK);
+  sf_lbfgs_options_init (&opt, 100);
+  run_lbfgs (&c, x, &opt, NULL, &r);
+  g_test_message ("%d-D Rosenbrock: %d iterations, %d evaluations, f %g, "
+      "max |x - 1| %g", n, r.iters, r.evals, r.f, max_abs_diff_from (x, 1.));
+  g_assert_cmpint (r.iters, <=, 100);
+  g_assert_cmpint (r.evals, ==, c.eval_calls);
+  g_assert_cmpfloat (max_abs_diff_from (x, 1.), <, 1e-4);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+static void
+test_lbfgs_rosenbrock_2d (void)
+{
+  check_rosenbrock_converges (2);
+}
+
+static void
+test_lbfgs_rosenbrock_10d (void)
+{
+  check_rosenbrock_converges (10);
+}
+
+/* The loss reported after each iteration never rises, f_out is the last of
+ * them and is the loss at the final x. */
+static void
+check_monotone (int n, int history)
+{
+  CpuCtx c;
+  SfVec *x = rosenbrock_start (n);
+  SfVec *g = host_vec_new (n);
+  SfLbfgsOptions opt;
+  Trace tr;
+  Result r;
+  double prev, f_final;
+
+  cpu_init (&c, n, PROBLEM_ROSENBROCK);
+  trace_init (&tr);
+  sf_lbfgs_options_init (&opt, 100);
+  opt.history = history;
+  run_lbfgs (&c, x, &opt, &tr, &r);
+
+  g_assert_cmpuint (tr.fs->len, >, 0);
+  prev = g_array_index (c.fs, double, 0);
+  for (guint i = 0; i < tr.fs->len; i++) {
+    double f = g_array_index (tr.fs, double, i);
+
+    g_assert_cmpint (g_array_index (tr.iters, int, i), ==, i + 1);
+    g_assert_cmpfloat (f, <=, prev);
+    prev = f;
+  }
+  g_assert_cmpfloat (r.f, ==, prev);
+  f_final = rosenbrock (x->v, n, g->v);
+  g_assert_cmpfloat (r.f, ==, f_final);
+  trace_clear (&tr);
+  g_free (g);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+static void
+test_lbfgs_monotone (void)
+{
+  check_monotone (2, 100);
+  check_monotone (10, 100);
+  check_monotone (10, 3);
+  check_monotone (10, 1);
+}
+
+/* A callback returning FALSE ends the run after that iteration; a start at
+ * the minimum ends it before the first. */
+static void
+test_lbfgs_stop (void)
+{
+  CpuCtx c;
+  SfVec *x = rosenbrock_start (4);
+  SfLbfgsOptions opt;
+  Trace tr;
+  Result r;
+
+  cpu_init (&c, 4, PROBLEM_ROSENBROCK);
+  trace_init (&tr);
+  tr.stop_at = 3;
+  sf_lbfgs_options_init (&opt, 50);
+  run_lbfgs (&c, x, &opt, &tr, &r);
+  g_assert_cmpint (r.iters, ==, 3);
+  g_assert_cmpuint (tr.fs->len, ==, 3);
+  g_assert_cmpfloat (r.f, ==, g_array_index (tr.fs, double, 2));
+
+  for (int i = 0; i < 4; i++)
+    x->v[i] = 1.;
+  run_lbfgs (&c, x, &opt, NULL, &r);
+  g_assert_cmpint (r.iters, ==, 0);
+  g_assert_cmpint (r.evals, ==, 1);
+  g_assert_cmpfloat (r.f, ==, 0.);
+  trace_clear (&tr);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+/* Unbounded below: the first line search extrapolates until it runs out of
+ * evaluations (1 + 25) and takes the last point; the next pair has negative
+ * curvature and is not stored. */
+static void
+check_unbounded (void)
+{
+  CpuCtx c;
+  SfVec *x = start_vector (5, 1);
+  SfLbfgsOptions opt;
+  Trace tr;
+  Result r;
+
+  cpu_init (&c, 5, PROBLEM_SOFTPLUS);
+  trace_init (&tr);
+  tr.cpu = &c;
+  sf_lbfgs_options_init (&opt, 3);
+  opt.max_eval = 100;
+  opt.lr = 1e-3;
+  run_lbfgs (&c, x, &opt, &tr, &r);
+  g_assert_cmpuint (tr.evals->len, >=, 2);
+  g_assert_cmpint (g_array_index (tr.evals, int, 0), ==, 1 + 26);
+  g_assert_cmpfloat (g_array_index (tr.fs, double, 1), <=,
+      g_array_index (tr.fs, double, 0));
+  g_assert_cmpfloat (g_array_index (tr.fs, double, 0), <,
+      g_array_index (c.fs, double, 0));
+  trace_clear (&tr);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+/* A gradient of the wrong sign: no step decreases f, so the line search
+ * shrinks its bracket to nothing and keeps step 0; x and f stay. */
+static void
+check_uphill (void)
+{
+  CpuCtx c;
+  SfVec *x = rosenbrock_start (4);
+  SfVec *x0 = rosenbrock_start (4);
+  SfLbfgsOptions opt;
+  Trace tr;
+  Result r;
+
+  cpu_init (&c, 4, PROBLEM_ROSENBROCK);
+  c.flip = TRUE;
+  trace_init (&tr);
+  sf_lbfgs_options_init (&opt, 20);
+  opt.max_eval = 100;
+  run_lbfgs (&c, x, &opt, &tr, &r);
+  g_assert_cmpint (r.iters, ==, 1);
+  g_assert_cmpuint (tr.fs->len, ==, 1);
+  g_assert_cmpfloat (r.f, ==, g_array_index (c.fs, double, 0));
+  g_assert_cmpmem (x->v, 4 * sizeof (double), x0->v, 4 * sizeof (double));
+  trace_clear (&tr);
+  g_free (x0);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+/* A gradient above tolerance_grad but with g.d above -tolerance_change:
+ * the first iteration ends before its line search. */
+static void
+check_flat (void)
+{
+  CpuCtx c;
+  double a[3] = { 1., 1., 1. }, qc[3] = { 0., 0., 0. };
+  SfVec *x = host_vec_new (3);
+  SfLbfgsOptions opt;
+  Trace tr;
+  Result r;
+
+  for (int i = 0; i < 3; i++)
+    x->v[i] = 1e-5;
+  cpu_init (&c, 3, PROBLEM_QUADRATIC);
+  c.qa = a;
+  c.qc = qc;
+  trace_init (&tr);
+  sf_lbfgs_options_init (&opt, 20);
+  run_lbfgs (&c, x, &opt, &tr, &r);
+  g_assert_cmpint (r.iters, ==, 1);
+  g_assert_cmpint (r.evals, ==, 1);
+  g_assert_cmpuint (tr.fs->len, ==, 0);
+  g_assert_cmpfloat (x->v[0], ==, 1e-5);
+  trace_clear (&tr);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+static void
+test_lbfgs_edges (void)
+{
+  check_unbounded ();
+  check_uphill ();
+  check_flat ();
+}
+
+/* Same final loss and x, iteration and evaluation counts, and the same loss
+ * at every evaluation as torch.optim.LBFGS for job j. */
+static void
+check_torch_job (const TorchRef * ref, int j)
+{
+  const LbfgsJob *job = &torch_lbfgs_jobs[j];
+  CpuCtx c;
+  SfVec *x = start_vector (TORCH_N, job->seed);
+  SfLbfgsOptions opt;
+  Result r;
+  GArray *tf, *tx, *tfs, *titers, *tevals;
+  double df, dx, dfs;
+
+  cpu_init (&c, TORCH_N, job->problem);
+  c.amp = job->amp;
+  c.w = job->w;
+  sf_lbfgs_options_init (&opt, job->max_iter);
+  opt.history = job->history;
+  opt.max_eval = job->max_eval;
+  opt.lr = job->lr;
+  run_lbfgs (&c, x, &opt, NULL, &r);
+
+  tf = torch_values (ref, j, "f");
+  tx = torch_values (ref, j, "x");
+  tfs = torch_values (ref, j, "fs");
+  titers = torch_values (ref, j, "iters");
+  tevals = torch_values (ref, j, "evals");
+  df = max_rel_diff (&r.f, 1, tf);
+  dx = max_rel_diff (x->v, TORCH_N, tx);
+  dfs = max_rel_diff ((double *) c.fs->data, c.fs->len, tfs);
+  g_test_message ("L-BFGS %s, history %d, max_iter %d, lr %g: f %.17g "
+      "(torch %.17g), rel. diff f %.3g, x %.3g, every evaluation %.3g; "
+      "%d iterations, %d evaluations", problem_names[job->problem],
+      job->history, job->max_iter, job->lr, r.f,
+      g_array_index (tf, double, 0), df, dx, dfs, r.iters, r.evals);
+  g_assert_cmpint (r.iters, ==, (int) g_array_index (titers, double, 0));
+  g_assert_cmpint (r.evals, ==, (int) g_array_index (tevals, double, 0));
+  g_assert_cmpfloat (df, <=, 1e-8);
+  g_assert_cmpfloat (dx, <=, 1e-8);
+  g_assert_cmpfloat (dfs, <=, 1e-8);
+
+  g_array_unref (tf);
+  g_array_unref (tx);
+  g_array_unref (tfs);
+  g_array_unref (titers);
+  g_array_unref (tevals);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+static void
+test_lbfgs_torch (gconstpointer data)
+{
+  TorchRef *ref = (TorchRef *) data;
+
+  if (torch_skip (ref))
+    return;
+  for (guint j = 0; j < G_N_ELEMENTS (torch_lbfgs_jobs); j++)
+    check_torch_job (ref, j);
+}
+
+/* Adam for ADAM_STEPS steps on the quadratic; a, qc receive it. */
+static void
+run_adam (CpuCtx * c, SfVec * x, double *a, double *qc, Trace * tr,
+    Result * r)
+{
+  GError *error = NULL;
+  double x0[ADAM_N];
+  gboolean ok;
+
+  adam_problem (a, qc, x0);
+  c->qa = a;
+  c->qc = qc;
+  memcpy (x->v, x0, sizeof x0);
+  ok = sf_adam_minimize (&cpu_ops, c, x, ADAM_STEPS, ADAM_LR,
+      tr ? trace_cb : NULL, tr, &r->f, &r->iters, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (c->live, ==, 0);
+}
+
+/* Same x after 50 steps and the same loss at every step as torch's Adam. */
+static void
+test_adam_torch (gconstpointer data)
+{
+  TorchRef *ref = (TorchRef *) data;
+  CpuCtx c;
+  SfVec *x;
+  double a[ADAM_N], qc[ADAM_N];
+  Trace tr;
+  Result r;
+  GArray *tx, *tfs;
+  double dx, dfs;
+
+  if (torch_skip (ref))
+    return;
+
+  cpu_init (&c, ADAM_N, PROBLEM_QUADRATIC);
+  x = host_vec_new (ADAM_N);
+  trace_init (&tr);
+  run_adam (&c, x, a, qc, &tr, &r);
+  g_assert_cmpint (r.iters, ==, ADAM_STEPS);
+  g_assert_cmpuint (tr.fs->len, ==, ADAM_STEPS);
+  g_assert_cmpfloat (r.f, ==, g_array_index (tr.fs, double, ADAM_STEPS - 1));
+
+  tx = torch_values (ref, TORCH_ADAM_JOB, "x");
+  tfs = torch_values (ref, TORCH_ADAM_JOB, "fs");
+  dx = max_rel_diff (x->v, ADAM_N, tx);
+  dfs = max_rel_diff ((double *) tr.fs->data, tr.fs->len, tfs);
+  g_test_message ("Adam, %d steps: rel. diff x %.3g, every loss %.3g",
+      ADAM_STEPS, dx, dfs);
+  g_assert_cmpfloat (dx, <=, 1e-10);
+  g_assert_cmpfloat (dfs, <=, 1e-10);
+
+  g_array_unref (tx);
+  g_array_unref (tfs);
+  trace_clear (&tr);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+/* The runs of the error sweeps, short enough to sweep every op call, with
+ * a history small enough to drop pairs; between them their line searches
+ * extrapolate and zoom. */
+typedef struct
+{
+  Problem problem;
+  double amp, w;
+  int n;
+  int seed;
+  double lr;
+} ErrorCase;
+
+static const ErrorCase error_cases[] = {
+  {PROBLEM_ROSENBROCK, 0., 0., 6, 0, 1.},
+  {PROBLEM_WAVY, 0.5, 3., 10, 1, 1e4},
+};
+
+#define ERR_ITERS 12
+#define ERR_HISTORY 3
+
+static void
+error_ctx_init (CpuCtx * c, const ErrorCase * ec)
+{
+  cpu_init (c, ec->n, ec->problem);
+  c->amp = ec->amp;
+  c->w = ec->w;
+}
+
+/* The run; c holds the counts afterwards. */
+static gboolean
+lbfgs_error_run (const ErrorCase * ec, CpuCtx * c, double *f, int *iters,
+    GError ** error)
+{
+  SfVec *x = start_vector (ec->n, ec->seed);
+  SfLbfgsOptions opt;
+  int evals;
+  gboolean ok;
+
+  sf_lbfgs_options_init (&opt, ERR_ITERS);
+  opt.history = ERR_HISTORY;
+  opt.max_eval = 100;
+  opt.lr = ec->lr;
+  ok = sf_lbfgs_minimize (&cpu_ops, c, x, &opt, NULL, NULL, f, iters, &evals,
+      error);
+  g_free (x);
+  return ok;
+}
+
+/* Fails the k-th op call (or eval, with evals_only) and checks that exactly
+ * that error comes back, with the outputs untouched and nothing leaked. */
+static void
+check_lbfgs_fails_at (const ErrorCase * ec, int k, gboolean evals_only)
+{
+  CpuCtx c;
+  GError *error = NULL;
+  double f = -1.;
+  int iters = -1;
+  int code = evals_only ? 2 : 1;
+  char *msg;
+
+  error_ctx_init (&c, ec);
+  if (evals_only)
+    c.fail_eval = k;
+  else
+    c.fail_call = k;
+  g_assert_false (lbfgs_error_run (ec, &c, &f, &iters, &error));
+  g_assert_cmpint (c.live, ==, 0);
+  msg = g_strdup_printf (evals_only ? "eval %d failed" : "op call %d failed",
+      k);
+  g_assert_error (error, TEST_ERROR, code);
+  g_assert_cmpstr (error->message, ==, msg);
+  g_assert_cmpfloat (f, ==, -1.);
+  g_assert_cmpint (iters, ==, -1);
+  g_free (msg);
+  g_clear_error (&error);
+  cpu_clear (&c);
+}
+
+static void
+test_lbfgs_errors (void)
+{
+  for (guint j = 0; j < G_N_ELEMENTS (error_cases); j++) {
+    const ErrorCase *ec = &error_cases[j];
+    CpuCtx c;
+    GError *error = NULL;
+    double f;
+    int iters, calls, evals;
+
+    error_ctx_init (&c, ec);
+    g_assert_true (lbfgs_error_run (ec, &c, &f, &iters, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (iters, ==, ERR_ITERS);
+    calls = c.calls;
+    evals = c.eval_calls;
+    cpu_clear (&c);
+
+    for (int k = 1; k <= evals; k++)
+      check_lbfgs_fails_at (ec, k, TRUE);
+    for (int k = 1; k <= calls; k++)
+      check_lbfgs_fails_at (ec, k, FALSE);
+    g_test_message ("L-BFGS %s: failed each of %d evaluations and %d op "
+        "calls", problem_names[ec->problem], evals, calls);
+  }
+}
+
+/* Adam reports the loss evaluated at the start of each step; a callback
+ * returning FALSE ends it after that step; no steps evaluate f once. */
+static void
+test_adam_stop (void)
+{
+  double a[ADAM_N], qc[ADAM_N], x0[ADAM_N];
+  CpuCtx c;
+  SfVec *x = host_vec_new (ADAM_N);
+  Trace tr;
+  Result r;
+  GError *error = NULL;
+
+  adam_problem (a, qc, x0);
+  cpu_init (&c, ADAM_N, PROBLEM_QUADRATIC);
+  c.qa = a;
+  c.qc = qc;
+  trace_init (&tr);
+  tr.stop_at = 3;
+  memcpy (x->v, x0, sizeof x0);
+  g_assert_true (sf_adam_minimize (&cpu_ops, &c, x, 10, ADAM_LR, trace_cb,
+          &tr, &r.f, &r.iters, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (r.iters, ==, 3);
+  g_assert_cmpuint (c.fs->len, ==, 3);
+  g_assert_cmpmem (tr.fs->data, 3 * sizeof (double), c.fs->data,
+      3 * sizeof (double));
+  g_assert_cmpfloat (r.f, ==, g_array_index (c.fs, double, 2));
+
+  memcpy (x->v, x0, sizeof x0);
+  g_assert_true (sf_adam_minimize (&cpu_ops, &c, x, 0, ADAM_LR, NULL, NULL,
+          &r.f, &r.iters, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (r.iters, ==, 0);
+  g_assert_cmpfloat (r.f, ==, g_array_index (c.fs, double, 0));
+  g_assert_cmpmem (x->v, sizeof x0, x0, sizeof x0);
+  g_assert_cmpint (c.live, ==, 0);
+  trace_clear (&tr);
+  g_free (x);
+  cpu_clear (&c);
+}
+
+/* The same for Adam, over every op call of a run. */
+static void
+test_adam_errors (void)
+{
+  double a[ADAM_N], qc[ADAM_N], x0[ADAM_N];
+  int k;
+
+  adam_problem (a, qc, x0);
+  for (k = 1;; k++) {
+    CpuCtx c;
+    SfVec *x = host_vec_new (ADAM_N);
+    GError *error = NULL;
+    gboolean ok;
+
+    cpu_init (&c, ADAM_N, PROBLEM_QUADRATIC);
+    c.qa = a;
+    c.qc = qc;
+    c.fail_call = k;
+    ok = sf_adam_minimize (&cpu_ops, &c, x, 5, ADAM_LR, NULL, NULL, NULL,
+        NULL, &error);
+    g_assert_cmpint (c.live, ==, 0);
+    g_free (x);
+    cpu_clear (&c);
+    if (ok) {
+      g_assert_no_error (error);
+      break;
+    }
+    g_assert_error (error, TEST_ERROR, 1);
+    g_clear_error (&error);
+  }
+  /* 3 vec_new, 2 zero, then eval and adam for each of 5 steps */
+  g_assert_cmpint (k, ==, 3 + 2 + 2 * 5 + 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  TorchRef ref = { 0, };
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/optim/lbfgs/rosenbrock-2d", test_lbfgs_rosenbrock_2d);
+  g_test_add_func ("/optim/lbfgs/rosenbrock-10d", test_lbfgs_rosenbrock_10d);
+  g_test_add_func ("/optim/lbfgs/monotone", test_lbfgs_monotone);
+  g_test_add_func ("/optim/lbfgs/stop", test_lbfgs_stop);
+  g_test_add_func ("/optim/lbfgs/edges", test_lbfgs_edges);
+  g_test_add_data_func ("/optim/lbfgs/torch", &ref, test_lbfgs_torch);
+  g_test_add_func ("/optim/lbfgs/errors", test_lbfgs_errors);
+  g_test_add_data_func ("/optim/adam/torch", &ref, test_adam_torch);
+  g_test_add_func ("/optim/adam/stop", test_adam_stop);
+  g_test_add_func ("/optim/adam/errors", test_adam_errors);
+  ret = g_test_run ();
+  torch_ref_clear (&ref);
+  return ret;
+}

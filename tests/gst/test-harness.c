@@ -1,0 +1,278 @@
+/* test-harness.c - stylefilter in a GstHarness: caps for every format,
+ * timestamps and metadata kept, deterministic output, odd frame sizes.
+ */
+#include "sftest.h"
+
+static const GstVideoFormat formats[] = {
+  GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx,
+  GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR,
+};
+
+static gchar *
+caps_string (GstVideoFormat format, gint width, gint height)
+{
+  return g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
+      "framerate=25/1", gst_video_format_to_string (format), width, height);
+}
+
+/* Pushes one frame, returns the output. */
+static GstBuffer *
+push_one (GstHarness * h, GstVideoFormat format, gint width, gint height,
+    GstBuffer ** input)
+{
+  GstBuffer *in = sftest_make_frame (format, width, height, 0, 0, 0);
+  GstBuffer *out;
+
+  if (input)
+    *input = gst_buffer_ref (in);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless (out != NULL);
+  return out;
+}
+
+GST_START_TEST (test_formats)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (formats); i++) {
+    GstHarness *h = sftest_harness_new ();
+    gchar *caps_str = caps_string (formats[i], 32, 24);
+    GstCaps *expected = gst_caps_from_string (caps_str);
+    GstBuffer *in, *out;
+    GstCaps *caps;
+    GstVideoInfo info;
+
+    gst_harness_set_src_caps_str (h, caps_str);
+    out = push_one (h, formats[i], 32, 24, &in);
+
+    caps = gst_pad_get_current_caps (h->sinkpad);
+    fail_unless (caps != NULL);
+    fail_unless (gst_caps_is_equal (caps, expected),
+        "output caps %" GST_PTR_FORMAT " != %" GST_PTR_FORMAT, caps, expected);
+    gst_video_info_from_caps (&info, caps);
+    fail_unless_equals_int (gst_buffer_get_size (out),
+        GST_VIDEO_INFO_SIZE (&info));
+    fail_unless (sftest_frames_differ (formats[i], 32, 24, in, out),
+        "%s: output equals input", gst_video_format_to_string (formats[i]));
+    GST_INFO ("%s: mean change %.2f", gst_video_format_to_string (formats[i]),
+        sftest_frame_mad (formats[i], 32, 24, in, out));
+
+    gst_caps_unref (caps);
+    gst_caps_unref (expected);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+    g_free (caps_str);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_timestamps_and_meta)
+{
+  GstHarness *h = sftest_harness_new ();
+  GstCaps *ref_caps = gst_caps_from_string ("timestamp/x-test");
+  gint i;
+
+  gst_harness_set_src_caps_str (h,
+      "video/x-raw,format=RGBx,width=24,height=16,framerate=30/1");
+  for (i = 0; i < 3; i++) {
+    GstBuffer *in = sftest_make_frame (GST_VIDEO_FORMAT_RGBx, 24, 16, i, 0,
+        0);
+    GstBuffer *out;
+    GstReferenceTimestampMeta *meta;
+
+    GST_BUFFER_PTS (in) = 1000 * GST_SECOND + i * GST_SECOND / 30;
+    GST_BUFFER_DTS (in) = 999 * GST_SECOND + i * GST_SECOND / 30;
+    GST_BUFFER_DURATION (in) = GST_SECOND / 30;
+    GST_BUFFER_OFFSET (in) = 40 + i;
+    GST_BUFFER_OFFSET_END (in) = 41 + i;
+    gst_buffer_add_reference_timestamp_meta (in, ref_caps, 12345 + i,
+        GST_CLOCK_TIME_NONE);
+
+    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out),
+        1000 * GST_SECOND + i * GST_SECOND / 30);
+    fail_unless_equals_uint64 (GST_BUFFER_DTS (out),
+        999 * GST_SECOND + i * GST_SECOND / 30);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 30);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (out), 40 + i);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET_END (out), 41 + i);
+    meta = gst_buffer_get_reference_timestamp_meta (out, ref_caps);
+    fail_unless (meta != NULL, "reference timestamp meta dropped");
+    fail_unless_equals_uint64 (meta->timestamp, 12345 + i);
+    gst_buffer_unref (out);
+  }
+  gst_caps_unref (ref_caps);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Two fresh elements with the same seed give the same bytes for the same
+ * input, frame after frame. */
+GST_START_TEST (test_deterministic)
+{
+  GstBuffer *outs[2][3];
+  gint run, i;
+
+  for (run = 0; run < 2; run++) {
+    GstHarness *h = sftest_harness_new ();
+
+    g_object_set (h->element, "seed", (guint64) 42, NULL);
+    gst_harness_set_src_caps_str (h,
+        "video/x-raw,format=RGBA,width=32,height=24,framerate=25/1");
+    for (i = 0; i < 3; i++) {
+      fail_unless_equals_int (gst_harness_push (h,
+              sftest_make_frame (GST_VIDEO_FORMAT_RGBA, 32, 24, i, 0, 0)),
+          GST_FLOW_OK);
+      outs[run][i] = gst_harness_pull (h);
+    }
+    gst_harness_teardown (h);
+  }
+  for (i = 0; i < 3; i++) {
+    GstMapInfo a, b;
+
+    gst_buffer_map (outs[0][i], &a, GST_MAP_READ);
+    gst_buffer_map (outs[1][i], &b, GST_MAP_READ);
+    fail_unless_equals_int (a.size, b.size);
+    fail_unless (memcmp (a.data, b.data, a.size) == 0,
+        "frame %d differs between two runs with the same seed", i);
+    gst_buffer_unmap (outs[0][i], &a);
+    gst_buffer_unmap (outs[1][i], &b);
+    gst_buffer_unref (outs[0][i]);
+    gst_buffer_unref (outs[1][i]);
+  }
+}
+
+GST_END_TEST;
+
+/* A different seed gives a different network and so another result. */
+GST_START_TEST (test_seed_matters)
+{
+  GstBuffer *outs[2];
+  gint run;
+
+  for (run = 0; run < 2; run++) {
+    GstHarness *h = sftest_harness_new ();
+
+    g_object_set (h->element, "seed", (guint64) (run + 7), NULL);
+    gst_harness_set_src_caps_str (h,
+        "video/x-raw,format=RGB,width=32,height=24,framerate=25/1");
+    outs[run] = push_one (h, GST_VIDEO_FORMAT_RGB, 32, 24, NULL);
+    gst_harness_teardown (h);
+  }
+  fail_unless (sftest_frames_differ (GST_VIDEO_FORMAT_RGB, 32, 24, outs[0],
+          outs[1]));
+  gst_buffer_unref (outs[0]);
+  gst_buffer_unref (outs[1]);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_odd_sizes)
+{
+  static const gint sizes[][2] = { {1, 1}, {7, 5}, {33, 17}, {5, 7} };
+  static const GstVideoFormat fmts[] = { GST_VIDEO_FORMAT_RGB,
+    GST_VIDEO_FORMAT_BGRA
+  };
+  guint i, f;
+
+  for (f = 0; f < G_N_ELEMENTS (fmts); f++) {
+    for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+      gint w = sizes[i][0], hgt = sizes[i][1];
+      GstHarness *h = sftest_harness_new ();
+      gchar *caps_str = caps_string (fmts[f], w, hgt);
+      GstVideoInfo info;
+      GstBuffer *out;
+
+      gst_harness_set_src_caps_str (h, caps_str);
+      gst_video_info_set_format (&info, fmts[f], w, hgt);
+      out = push_one (h, fmts[f], w, hgt, NULL);
+      fail_unless_equals_int (gst_buffer_get_size (out),
+          GST_VIDEO_INFO_SIZE (&info));
+      /* a second frame, warm-started */
+      gst_buffer_unref (out);
+      out = push_one (h, fmts[f], w, hgt, NULL);
+      gst_buffer_unref (out);
+      g_free (caps_str);
+      gst_harness_teardown (h);
+    }
+  }
+}
+
+GST_END_TEST;
+
+/* processing-size 0 works at the frame size, and a frame larger than the
+ * processing size is rendered back at its own size. */
+GST_START_TEST (test_processing_sizes)
+{
+  static const gint psizes[] = { 0, 16, 24 };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (psizes); i++) {
+    GstHarness *h = sftest_harness_new ();
+    GstBuffer *in, *out;
+
+    g_object_set (h->element, "processing-size", psizes[i], NULL);
+    gst_harness_set_src_caps_str (h,
+        "video/x-raw,format=BGRx,width=40,height=20,framerate=25/1");
+    out = push_one (h, GST_VIDEO_FORMAT_BGRx, 40, 20, &in);
+    fail_unless_equals_int (gst_buffer_get_size (out), 40 * 20 * 4);
+    fail_unless (sftest_frames_differ (GST_VIDEO_FORMAT_BGRx, 40, 20, in,
+            out));
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+/* preserve-colors keeps the content's chroma: the result is closer to the
+ * input in colour than without it. */
+GST_START_TEST (test_preserve_colors)
+{
+  gdouble mad[2];
+  gint run;
+
+  for (run = 0; run < 2; run++) {
+    GstHarness *h = sftest_harness_new ();
+    GstBuffer *in, *out;
+
+    g_object_set (h->element, "preserve-colors", run == 1, NULL);
+    gst_harness_set_src_caps_str (h,
+        "video/x-raw,format=RGBA,width=32,height=32,framerate=25/1");
+    out = push_one (h, GST_VIDEO_FORMAT_RGBA, 32, 32, &in);
+    mad[run] = sftest_frame_mad (GST_VIDEO_FORMAT_RGBA, 32, 32, in, out);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+  GST_INFO ("mean change: %.2f plain, %.2f preserve-colors", mad[0], mad[1]);
+  fail_unless (mad[1] > 0);
+}
+
+GST_END_TEST;
+
+static Suite *
+stylefilter_harness_suite (void)
+{
+  Suite *s = suite_create ("stylefilter-harness");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, SFTEST_TIMEOUT);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_formats);
+  tcase_add_test (tc, test_timestamps_and_meta);
+  tcase_add_test (tc, test_deterministic);
+  tcase_add_test (tc, test_seed_matters);
+  tcase_add_test (tc, test_odd_sizes);
+  tcase_add_test (tc, test_processing_sizes);
+  tcase_add_test (tc, test_preserve_colors);
+  return s;
+}
+
+GST_CHECK_MAIN (stylefilter_harness);

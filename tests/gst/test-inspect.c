@@ -1,0 +1,102 @@
+/* test-inspect.c - the plugin is found through GST_PLUGIN_PATH and
+ * gst-inspect-1.0 shows the element with every property; the property
+ * specs (types, defaults, ranges, mutability) are as documented.
+ */
+#include "sftest.h"
+
+static const gchar *properties[] = {
+  "style-location", "model-location", "iterations", "first-iterations",
+  "content-weight", "style-weight", "tv-weight", "temporal-weight",
+  "warm-start", "optimizer", "learning-rate", "processing-size", "pooling",
+  "preserve-colors", "style-scale", "device", "seed", "scene-threshold",
+  "device-name",
+};
+
+GST_START_TEST (test_gst_inspect)
+{
+  const gchar *argv[] = { "gst-inspect-1.0", "stylefilter", NULL };
+  gchar *out = NULL, *err_out = NULL;
+  GError *err = NULL;
+  gint status = 0;
+  guint i;
+
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH,
+          NULL, NULL, &out, &err_out, &status, &err), "%s",
+      err ? err->message : "");
+  fail_unless (g_spawn_check_wait_status (status, NULL),
+      "gst-inspect-1.0 failed: %s", err_out);
+  for (i = 0; i < G_N_ELEMENTS (properties); i++) {
+    gchar *needle = g_strdup_printf ("\n  %s ", properties[i]);
+
+    fail_unless (strstr (out, needle) != NULL, "%s missing:\n%s",
+        properties[i], out);
+    g_free (needle);
+  }
+  fail_unless (strstr (out, "Filter/Effect/Video") != NULL);
+  fail_unless (strstr (out, "(0): none") != NULL);
+  fail_unless (strstr (out, "(1): previous") != NULL);
+  fail_unless (strstr (out, "(0): lbfgs") != NULL);
+  fail_unless (strstr (out, "(1): adam") != NULL);
+  fail_unless (strstr (out, "(0): max") != NULL);
+  fail_unless (strstr (out, "(1): avg") != NULL);
+  g_free (out);
+  g_free (err_out);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_property_specs)
+{
+  GstElement *sf = gst_element_factory_make ("stylefilter", NULL);
+  GObjectClass *klass;
+  GParamSpec *p;
+  guint i;
+
+  fail_unless (sf != NULL);
+  klass = G_OBJECT_GET_CLASS (sf);
+  for (i = 0; i < G_N_ELEMENTS (properties); i++) {
+    p = g_object_class_find_property (klass, properties[i]);
+    fail_unless (p != NULL, "no property %s", properties[i]);
+    if (strcmp (properties[i], "device-name") == 0)
+      fail_if (p->flags & G_PARAM_WRITABLE);
+    else
+      fail_unless (p->flags & GST_PARAM_MUTABLE_PLAYING,
+          "%s not changeable while playing", properties[i]);
+  }
+
+  p = g_object_class_find_property (klass, "processing-size");
+  fail_unless_equals_int (G_PARAM_SPEC_INT (p)->default_value, 512);
+  fail_unless_equals_int (G_PARAM_SPEC_INT (p)->minimum, 0);
+  p = g_object_class_find_property (klass, "iterations");
+  fail_unless_equals_int (G_PARAM_SPEC_INT (p)->default_value, 10);
+  p = g_object_class_find_property (klass, "first-iterations");
+  fail_unless_equals_int (G_PARAM_SPEC_INT (p)->default_value, 50);
+  p = g_object_class_find_property (klass, "scene-threshold");
+  fail_unless (G_PARAM_SPEC_DOUBLE (p)->default_value == 0.1);
+  fail_unless (G_PARAM_SPEC_DOUBLE (p)->maximum == 1.0);
+  p = g_object_class_find_property (klass, "seed");
+  fail_unless (G_IS_PARAM_SPEC_UINT64 (p));
+  p = g_object_class_find_property (klass, "warm-start");
+  fail_unless_equals_string (g_type_name (p->value_type),
+      "GstStyleFilterWarmStart");
+  fail_unless_equals_int (G_PARAM_SPEC_ENUM (p)->default_value, 1);
+
+  gst_object_unref (sf);
+}
+
+GST_END_TEST;
+
+static Suite *
+stylefilter_inspect_suite (void)
+{
+  Suite *s = suite_create ("stylefilter-inspect");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, SFTEST_TIMEOUT);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_gst_inspect);
+  tcase_add_test (tc, test_property_specs);
+  return s;
+}
+
+GST_CHECK_MAIN (stylefilter_inspect);
