@@ -11,6 +11,13 @@
 
 #include "net.h"
 
+guint
+sf_conv_groups (int w, int h, int cout)
+{
+  guint64 n = (guint64) sf_div_up (w, SF_CONV_PX) * h * sf_div_up (cout, 8);
+  return sf_div_up (n, 64);
+}
+
 gboolean
 sf_net_pool_after (int i)
 {
@@ -200,8 +207,7 @@ sf_net_record_forward (SfNet *net, VkCommandBuffer cb, SfActs *a,
     SfBuffer *b[4] = { conv_input (a, i), net->wfwd[i], net->bias[i],
       a->act[i] };
     if (!sf_cmd_dispatch (dev, cb, SF_K_CONV_FWD, b, 4, &pc, sizeof (pc),
-            sf_div_up (pc.W, 8), sf_div_up (pc.H, 8), sf_div_up (pc.cout, 8),
-            error))
+            sf_conv_groups (pc.W, pc.H, pc.cout), 1, 1, error))
       return FALSE;
     if (sf_net_pool_after (i) && i < last) {
       struct { int32_t W, H, avg; } pp = { a->cw[i], a->ch[i],
@@ -226,7 +232,7 @@ sf_net_record_conv_backward (SfNet *net, VkCommandBuffer cb, SfActs *a,
   SfBuffer *b[4] = { gout, net->wbwd[i], a->act[i], gin };
 
   return sf_cmd_dispatch (net->dev, cb, SF_K_CONV_BWD, b, 4, &pc, sizeof (pc),
-      sf_div_up (pc.W, 8), sf_div_up (pc.H, 8), sf_div_up (pc.cout, 8), error);
+      sf_conv_groups (pc.W, pc.H, pc.cout), 1, 1, error);
 }
 
 gboolean

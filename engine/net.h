@@ -35,6 +35,11 @@ typedef struct
   VkDeviceSize max_act_bytes;           /* largest act or pooled buffer */
 } SfActs;
 
+/* Pixels per invocation of conv3x3.comp (its PX) and the number of 64-wide
+ * workgroups a w x h convolution into cout channels needs. */
+#define SF_CONV_PX 8
+guint sf_conv_groups (int w, int h, int cout);
+
 /* TRUE when a pooling follows conv i. */
 gboolean sf_net_pool_after (int i);
 

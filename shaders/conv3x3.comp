@@ -5,12 +5,22 @@
 // forward layer, computed as a convolution of the upstream gradient with
 // the forward weights flipped 180 degrees and in/out channels swapped (the
 // host packs them so); the ReLU mask (forward output > 0) is applied to the
-// upstream gradient as it is loaded.  Each invocation computes one pixel
-// for eight output channels (register blocking); weights are packed as
-// vec4 w[((block * cin + ci) * 9 + tap) * 2 + half].
+// upstream gradient as it is loaded.
+//
+// Register blocking: each invocation computes PX consecutive pixels of one
+// row for eight output channels, so every weight it loads serves PX
+// multiply-adds and every input value up to 3 x 8.  Invocations are
+// numbered flat over (channel block, row, pixel block), pixel blocks
+// fastest, so that small deep layers (4x4, 2x2) still fill whole
+// subgroups.  Weights are packed as vec4 w[((block * cin + ci) * 9 + tap)
+// * 2 + half].
 #version 450
 
-layout (local_size_x = 8, local_size_y = 8, local_size_z = 1) in;
+#ifndef PX
+#define PX 8
+#endif
+
+layout (local_size_x = 64) in;
 
 layout (std430, binding = 0) readonly buffer In { float inp[]; };
 layout (std430, binding = 1) readonly buffer Wt { vec4 wt[]; };
@@ -27,49 +37,78 @@ layout (push_constant) uniform P {
 void
 main ()
 {
-  int x = int (gl_GlobalInvocationID.x);
-  int y = int (gl_GlobalInvocationID.y);
-  int ob = int (gl_WorkGroupID.z);
-  if (x >= p.W || y >= p.H)
+  int nxb = (p.W + PX - 1) / PX;
+  int id = int (gl_GlobalInvocationID.x);
+  int per_block = nxb * p.H;
+  int ob = id / per_block;
+  if (ob * 8 >= p.cout)
     return;
-
+  int rem = id - ob * per_block;
+  int y = rem / nxb;
+  int x0 = (rem - y * nxb) * PX;
   int plane = p.W * p.H;
-  int idx[9];
-  float ok[9];
-  for (int t = 0; t < 9; t++) {
-    int yy = y + t / 3 - 1;
-    int xx = x + t % 3 - 1;
-    bool inside = yy >= 0 && yy < p.H && xx >= 0 && xx < p.W;
-    ok[t] = inside ? 1.0 : 0.0;
-    idx[t] = clamp (yy, 0, p.H - 1) * p.W + clamp (xx, 0, p.W - 1);
+
+  /* rows y-1 .. y+1 and columns x0-1 .. x0+PX, clamped, with 0/1 factors
+   * for the zero padding */
+  int ridx[3];
+  float rok[3];
+  for (int r = 0; r < 3; r++) {
+    int yy = y + r - 1;
+    rok[r] = (yy >= 0 && yy < p.H) ? 1.0 : 0.0;
+    ridx[r] = clamp (yy, 0, p.H - 1) * p.W;
+  }
+  int cidx[PX + 2];
+  float cok[PX + 2];
+  for (int c = 0; c < PX + 2; c++) {
+    int xx = x0 + c - 1;
+    cok[c] = (xx >= 0 && xx < p.W) ? 1.0 : 0.0;
+    cidx[c] = clamp (xx, 0, p.W - 1);
   }
 
-  vec4 a0 = vec4 (0.0);
-  vec4 a1 = vec4 (0.0);
+  vec4 a0[PX], a1[PX];
+  for (int k = 0; k < PX; k++) {
+    a0[k] = vec4 (0.0);
+    a1[k] = vec4 (0.0);
+  }
   int wi = ob * p.cin * 18;
   for (int ci = 0; ci < p.cin; ci++) {
     int base = ci * plane;
-    for (int t = 0; t < 9; t++) {
-      float v = inp[base + idx[t]] * ok[t];
+    for (int r = 0; r < 3; r++) {
+      float v[PX + 2];
+      for (int c = 0; c < PX + 2; c++) {
+        int i = base + ridx[r] + cidx[c];
+        v[c] = inp[i] * (rok[r] * cok[c]);
 #ifdef BACKWARD
-      v = aux[base + idx[t]] > 0.0 ? v : 0.0;
+        v[c] = aux[i] > 0.0 ? v[c] : 0.0;
 #endif
-      a0 += v * wt[wi];
-      a1 += v * wt[wi + 1];
-      wi += 2;
+      }
+      for (int kx = 0; kx < 3; kx++) {
+        vec4 w0 = wt[wi], w1 = wt[wi + 1];
+        wi += 2;
+        for (int k = 0; k < PX; k++) {
+          a0[k] += v[k + kx] * w0;
+          a1[k] += v[k + kx] * w1;
+        }
+      }
     }
   }
 
-  float r[8] = float[8] (a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w);
-  int pix = y * p.W + x;
-  for (int j = 0; j < 8; j++) {
-    int co = ob * 8 + j;
-    if (co < p.cout) {
+  for (int k = 0; k < PX; k++) {
+    int x = x0 + k;
+    if (x >= p.W)
+      break;
+    int pix = y * p.W + x;
+    float r[8] = float[8] (a0[k].x, a0[k].y, a0[k].z, a0[k].w,
+        a1[k].x, a1[k].y, a1[k].z, a1[k].w);
+    for (int j = 0; j < 8; j++) {
+      int co = ob * 8 + j;
+      if (co < p.cout) {
 #ifdef BACKWARD
-      outp[co * plane + pix] = r[j];
+        outp[co * plane + pix] = r[j];
 #else
-      outp[co * plane + pix] = max (r[j] + aux[co], 0.0);
+        outp[co * plane + pix] = max (r[j] + aux[co], 0.0);
 #endif
+      }
     }
   }
 }

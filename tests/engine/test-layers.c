@@ -17,7 +17,9 @@ typedef struct
 
 static Fixture fx;
 
-static const int sizes[][2] = { {8, 6}, {7, 5}, {16, 16}, {13, 11} };
+static const int sizes[][2] = { {8, 6}, {7, 5}, {16, 16}, {13, 11}, {1, 1},
+  {19, 3}
+};
 
 /* conv i of the real network on a random input of w x h */
 static void
@@ -37,11 +39,11 @@ check_conv (int i, int w, int h)
   struct { int32_t W, H, cin, cout; } pf = { w, h, cin, cout };
   SfBuffer *b1[4] = { bin, net->wfwd[i], net->bias[i], bout };
   test_dispatch (fx.dev, SF_K_CONV_FWD, b1, 4, &pf, sizeof (pf),
-      sf_div_up (w, 8), sf_div_up (h, 8), sf_div_up (cout, 8));
+      sf_conv_groups (w, h, cout), 1, 1);
   struct { int32_t W, H, cin, cout; } pb = { w, h, cout, cin };
   SfBuffer *b2[4] = { bgout, net->wbwd[i], bout, bgin };
   test_dispatch (fx.dev, SF_K_CONV_BWD, b2, 4, &pb, sizeof (pb),
-      sf_div_up (w, 8), sf_div_up (h, 8), sf_div_up (cin, 8));
+      sf_conv_groups (w, h, cin), 1, 1);
 
   float *out = test_download (fx.dev, bout, nout);
   float *gin = test_download (fx.dev, bgin, nin);
