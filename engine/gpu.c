@@ -129,17 +129,6 @@ sf_buffer_new (SfDevice *dev, VkDeviceSize size, SfMemKind kind,
     .memoryTypeIndex = (uint32_t) type,
   };
   r = vkAllocateMemory (dev->device, &mai, NULL, &b->memory);
-  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
-    g_message ("%s:%d: vkAllocateMemory of %" G_GUINT64_FORMAT " bytes: %s",
-        __FILE__, __LINE__, (guint64) req.size, sf_vk_result_string (r));
-    g_set_error (error, SF_ERROR, SF_ERROR_OUT_OF_MEMORY,
-        "Out of %s memory allocating %" G_GUINT64_FORMAT " bytes (%.1f MiB) "
-        "on %s: use a smaller processing size",
-        r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host",
-        (guint64) req.size, req.size / 1048576.0, dev->name);
-    sf_buffer_free (dev, b);
-    return NULL;
-  }
   if (r != VK_SUCCESS)
     goto vkfail;
   r = vkBindBufferMemory (dev->device, b->buffer, b->memory, 0);
@@ -154,7 +143,17 @@ sf_buffer_new (SfDevice *dev, VkDeviceSize size, SfMemKind kind,
   return b;
 
 vkfail:
-  sf_vk_fail (error, r, __FILE__, __LINE__, "creating a buffer");
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
+    g_message ("%s:%d: a buffer of %" G_GUINT64_FORMAT " bytes: %s",
+        __FILE__, __LINE__, (guint64) size, sf_vk_result_string (r));
+    g_set_error (error, SF_ERROR, SF_ERROR_OUT_OF_MEMORY,
+        "Out of %s memory allocating %" G_GUINT64_FORMAT " bytes (%.1f MiB) "
+        "on %s: use a smaller processing size",
+        r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host",
+        (guint64) size, size / 1048576.0, dev->name);
+  } else {
+    sf_vk_fail (error, r, __FILE__, __LINE__, "creating a buffer");
+  }
   sf_buffer_free (dev, b);
   return NULL;
 }
