@@ -128,7 +128,8 @@ sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
   t = st->content_prev;
   st->content_prev = st->content;
   st->content = t;
-  st->has_prev_content = st->has_content;
+  st->has_prev_content = st->has_content && !st->sequence_reset;
+  st->sequence_reset = FALSE;
 
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
@@ -164,6 +165,7 @@ void
 sf_stylizer_reset_sequence (SfStylizer *st)
 {
   st->has_prev_content = FALSE;
+  st->sequence_reset = TRUE;
   st->has_prev_result = FALSE;
   st->temporal_active = FALSE;
   st->content_change = -1.0;

@@ -26,6 +26,12 @@
 #include "frame_out.spv.h"
 #include "mask.spv.h"
 
+#include "flow_grey.spv.h"
+#include "flow_down.spv.h"
+#include "flow_lk.spv.h"
+#include "flow_warp.spv.h"
+#include "flow_consistency.spv.h"
+
 typedef struct
 {
   const char *name;
@@ -51,6 +57,12 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_FRAME_IN, sf_spv_frame_in, 2),
   K (SF_K_FRAME_OUT, sf_spv_frame_out, 4),
   K (SF_K_MASK, sf_spv_mask, 4),
+  /* optical flow */
+  K (SF_K_FLOW_GREY, sf_spv_flow_grey, 3),
+  K (SF_K_FLOW_DOWN, sf_spv_flow_down, 2),
+  K (SF_K_FLOW_LK, sf_spv_flow_lk, 5),
+  K (SF_K_FLOW_WARP, sf_spv_flow_warp, 3),
+  K (SF_K_FLOW_CONSISTENCY, sf_spv_flow_consistency, 3),
 };
 #undef K
 

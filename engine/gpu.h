@@ -32,6 +32,12 @@ typedef enum
   SF_K_FRAME_IN,
   SF_K_FRAME_OUT,
   SF_K_MASK,
+  /* optical flow (flow.c) */
+  SF_K_FLOW_GREY,
+  SF_K_FLOW_DOWN,
+  SF_K_FLOW_LK,
+  SF_K_FLOW_WARP,
+  SF_K_FLOW_CONSISTENCY,
   SF_K_COUNT
 } SfKernelId;
 

@@ -167,7 +167,7 @@ void sf_stylizer_reset_sequence (SfStylizer *st);
 /* Prepares the image to optimise for the current frame: from the content
  * frame, or (SF_WARM_PREVIOUS, when there is a previous result) from the
  * previous result, which then also becomes the temporal target with the
- * mask m = exp(-|c_t - c_{t-1}| / 0.02) (per pixel, mean over channels). */
+ * mask m = exp(-|c_t - c_{t-1}| / 0.05) (per pixel, mean over channels). */
 gboolean sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm,
     GError **error);
 

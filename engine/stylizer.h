@@ -47,6 +47,7 @@ struct SfStylizer
   SfBuffer *prev_result;        /* previous stylized frame, planar */
   SfBuffer *mask;               /* temporal mask, one per pixel */
   gboolean has_prev_content;
+  gboolean sequence_reset;      /* the next content frame starts a sequence */
   gboolean has_prev_result;
   gboolean temporal_active;
   double content_change;

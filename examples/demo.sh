@@ -9,23 +9,23 @@
 # writes out/demo.webm and out/demo-last.png (the last frame).
 #
 # Environment: BUILD_DIR (default ./build), OUT_DIR (default ./out),
-# SIZE (processing size, default 48), FRAMES (default 10), FPS (default 5),
-# ITERATIONS (per frame, default 2), FIRST_ITERATIONS (default 8),
+# SIZE (processing size, default 96), FRAMES (default 12), FPS (default 6),
+# ITERATIONS (per frame, default 3), FIRST_ITERATIONS (default 10),
 # STYLE (default examples/scream.jpg).  On lavapipe with 2 cores the
-# defaults take about 2-3 minutes: one loss evaluation at 48x48 costs about
-# 4 s there (16x16: 0.5-1 s, 32x32: 2.4 s, 64x64: 7.5 s, 128x128: 29 s),
-# and an L-BFGS iteration is one to two evaluations.
+# defaults took 75 s (one loss evaluation: about 0.15 s at 16x16, 0.9 s at
+# 64x64, 3.6 s at 128x128; an L-BFGS iteration is one to two of them).
+# Time grows about with SIZE squared times the iterations.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${BUILD_DIR:-$src/build}
 out=${OUT_DIR:-$src/out}
-size=${SIZE:-48}
-frames=${FRAMES:-10}
-fps=${FPS:-5}
-iterations=${ITERATIONS:-2}
-first_iterations=${FIRST_ITERATIONS:-8}
+size=${SIZE:-96}
+frames=${FRAMES:-12}
+fps=${FPS:-6}
+iterations=${ITERATIONS:-3}
+first_iterations=${FIRST_ITERATIONS:-10}
 style=${STYLE:-$here/scream.jpg}
 
 if [ ! -e "$build/gst/libgststylefilter.so" ]; then

@@ -4,6 +4,7 @@
  * and prints every "stylefilter-stats" message the element posts.
  *
  *   embed --style examples/scream.jpg --frames 10 --size 64
+ *   embed --style examples/scream.jpg --input clip.webm --size 128
  *
  * The plugin must be on the plugin path: GST_PLUGIN_PATH=$PWD/build/gst,
  * or run it under `meson devenv -C build`.
@@ -117,7 +118,7 @@ int
 main (int argc, char **argv)
 {
   gchar *style = NULL, *input = NULL;
-  gint frames = 10, size = 64, iterations = 5;
+  gint frames = 10, size = 64, iterations = 5, first_iterations = 10;
   GOptionEntry entries[] = {
     {"style", 's', 0, G_OPTION_ARG_FILENAME, &style, "Style image", "FILE"},
     {"input", 'i', 0, G_OPTION_ARG_FILENAME, &input,
@@ -128,6 +129,8 @@ main (int argc, char **argv)
         "processing-size (default 64)", "PIXELS"},
     {"iterations", 't', 0, G_OPTION_ARG_INT, &iterations,
         "iterations per frame (default 5)", "N"},
+    {"first-iterations", 'f', 0, G_OPTION_ARG_INT, &first_iterations,
+        "iterations for the first frame (default 10)", "N"},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- print stylefilter stats");
@@ -155,7 +158,7 @@ main (int argc, char **argv)
   convert2 = make ("videoconvert", NULL);
   sink = make ("fakesink", NULL);
   g_object_set (filter, "style-location", style, "processing-size", size,
-      "iterations", iterations, NULL);
+      "iterations", iterations, "first-iterations", first_iterations, NULL);
 
   if (input) {
     GstElement *decode = make ("decodebin", NULL);

@@ -157,7 +157,7 @@ options_context (Options *o)
         "[CONTENT [STYLE]]"},
     {NULL}
   };
-  GOptionContext *ctx = g_option_context_new ("[CONTENT [STYLE]]");
+  GOptionContext *ctx = g_option_context_new (NULL);
 
   g_option_context_set_summary (ctx, "Neural style transfer (Gatys et al.) "
       "of a still image on a Vulkan device.");
@@ -437,15 +437,13 @@ get_weights (const Options *o, GError **error)
   SfVggWeights *w;
 
   if (o->model && *o->model) {
-    w = sf_vgg_weights_load (o->model, error);
-    if (!w)
-      g_prefix_error (error, "cannot load the model '%s': ", o->model);
+    w = sf_vgg_weights_load (o->model, error);  /* its errors name the file */
   } else {
     w = sf_vgg_weights_new_default ((guint64) o->seed);
   }
-  if (w && o->save_model && !sf_vgg_weights_save (w, o->save_model, error)) {
-    g_prefix_error (error, "cannot write the model '%s': ", o->save_model);
-    sf_vgg_weights_free (w);
+  if (w && o->save_model && (!make_parent_dir (o->save_model, error)
+          || !sf_vgg_weights_save (w, o->save_model, error))) {
+    sf_vgg_weights_free (w);    /* the saver's errors name the file */
     return NULL;
   }
   if (w && o->save_model && !o->quiet)
@@ -490,41 +488,38 @@ report_progress (int iteration, const SfLossTerms *t, gpointer data)
   return TRUE;
 }
 
-/* Content target and starting image, then the style target. */
+/* Style and content targets, and the starting image. */
 static gboolean
 set_targets (SfStylizer *st, const Options *o, const Image *content,
-    GError **error)
+    const Image *style, GError **error)
 {
-  Image style = { 0 };
   float *noise = NULL;
   gboolean ok;
 
-  if (!load_image ("style", o->style, o->style_size, &style, error))
-    return FALSE;
   if (strcmp (o->init, "noise") == 0) {
     noise = make_noise (content->width, content->height, (guint64) o->seed);
     if (!noise) {
-      image_clear (&style);
       g_set_error (error, SF_ERROR, SF_ERROR_OUT_OF_MEMORY,
           "cannot allocate the starting image");
       return FALSE;
     }
   }
-  ok = sf_stylizer_set_style (st, style.rgb, style.width, style.height, error)
-      && sf_stylizer_set_content (st, content->rgb, error)
-      && sf_stylizer_set_image (st, noise ? noise : content->rgb, error);
+  ok = sf_stylizer_set_style (st, style->rgb, style->width, style->height,
+      error);
   if (!ok)
-    g_prefix_error (error, "style %dx%d, content %dx%d: ", style.width,
-        style.height, content->width, content->height);
+    g_prefix_error (error, "style '%s' at %dx%d: ", o->style, style->width,
+        style->height);
+  ok = ok && sf_stylizer_set_content (st, content->rgb, error)
+      && sf_stylizer_set_image (st, noise ? noise : content->rgb, error);
   g_free (noise);
-  image_clear (&style);
   return ok;
 }
 
 /* Optimises and writes the result; `content` is at the stylizer's size. */
 static gboolean
 optimise (SfStylizer *st, const Options *o, const char *device_name,
-    const Image *content, gint64 t_start, GError **error)
+    const Image *content, const Image *style, gint64 t_start,
+    GError **error)
 {
   SfParams p;
   SfLossTerms final = { 0 };
@@ -535,7 +530,7 @@ optimise (SfStylizer *st, const Options *o, const char *device_name,
   gboolean ok;
 
   params_from_options (o, &p);
-  if (!set_targets (st, o, content, error))
+  if (!set_targets (st, o, content, style, error))
     return FALSE;
   pr.start = g_get_monotonic_time ();
   if (!sf_stylizer_optimize (st, &p, o->iterations, report_progress, &pr,
@@ -569,12 +564,12 @@ stylize (const Options *o, GError **error)
   SfDevice *dev = NULL;
   SfNet *net = NULL;
   SfStylizer *st = NULL;
-  Image content = { 0 };
+  Image content = { 0 }, style = { 0 };
   gboolean ok = FALSE;
 
-  if (!load_image ("content", o->content, o->size, &content, error))
-    return FALSE;
-  if (!(weights = get_weights (o, error))
+  if (!load_image ("content", o->content, o->size, &content, error)
+      || !load_image ("style", o->style, o->style_size, &style, error)
+      || !(weights = get_weights (o, error))
       || !(dev = sf_device_new (o->device, error))
       || !(net = sf_net_new (dev, weights,
               strcmp (o->pooling, "avg") == 0 ? SF_POOL_AVG : SF_POOL_MAX,
@@ -591,7 +586,8 @@ stylize (const Options *o, GError **error)
     printf ("stylizing %s (%dx%d) with %s on %s\n", o->content,
         content.width, content.height, o->style, sf_device_get_name (dev));
   fflush (stdout);
-  ok = optimise (st, o, sf_device_get_name (dev), &content, t_start, error);
+  ok = optimise (st, o, sf_device_get_name (dev), &content, &style, t_start,
+      error);
 
 out:
   sf_stylizer_free (st);
@@ -599,6 +595,7 @@ out:
   sf_device_free (dev);
   sf_vgg_weights_free (weights);
   image_clear (&content);
+  image_clear (&style);
   return ok;
 }
 

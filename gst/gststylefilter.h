@@ -130,6 +130,19 @@ struct _GstStyleFilter
 
 GST_ELEMENT_REGISTER_DECLARE (stylefilter);
 
+/* gststylefilterengine.c, private to the plugin: bringing the engine
+ * objects up to date with a copy of the settings.  Each posts its errors
+ * and returns FALSE on failure. */
+void gst_style_filter_free_engine (GstStyleFilter * filter);
+gboolean gst_style_filter_update_style_image (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gboolean fatal);
+gboolean gst_style_filter_update_device (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s);
+gboolean gst_style_filter_update_net (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s);
+gboolean gst_style_filter_update_engine (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gint width, gint height);
+
 G_END_DECLS
 
 #endif /* __GST_STYLE_FILTER_H__ */

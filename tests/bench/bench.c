@@ -305,7 +305,7 @@ parse_options (int *argc, char ***argv, BenchOptions *o, GError **error)
         "[WxH ...]"},
     {NULL}
   };
-  GOptionContext *ctx = g_option_context_new ("[WxH ...] - time the engine");
+  GOptionContext *ctx = g_option_context_new (NULL);
   gboolean ok;
 
   g_option_context_set_summary (ctx, "Milliseconds per loss evaluation and "

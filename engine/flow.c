@@ -1,0 +1,309 @@
+/* flow.c - pyramidal Lucas-Kanade optical flow, warping and the
+ * consistency mask on the GPU (see flow.h).
+ *
+ * Per compute: one dispatch for both grey images of level 0
+ * (flow_grey), one per coarser level (flow_down, both images), and one per
+ * level for the flow (flow_lk, both directions), coarsest first.  The
+ * finest level's flows are the results.
+ */
+
+#include "flow.h"
+
+#define MAX_LEVELS 12
+#define GROUP 64
+#define MAX_GROUPS 65535u
+
+struct SfFlow
+{
+  SfDevice *dev;
+  int w, h;
+  int levels;
+  int lw[MAX_LEVELS], lh[MAX_LEVELS];
+  SfBuffer *grey[MAX_LEVELS];   /* [2][lh][lw]: previous, current */
+  SfBuffer *fwd[MAX_LEVELS];    /* [2][lh][lw] */
+  SfBuffer *bwd[MAX_LEVELS];
+  SfFlowParams params;
+};
+
+void
+sf_flow_params_init (SfFlowParams *p)
+{
+  p->radius = 3;
+  p->sigma = 2.0f;
+  p->iterations = 6;
+  p->lambda = 1e-4f;
+  p->min_step = 0.01f;
+  p->max_step = 2.0f;
+  p->min_size = 16;
+  p->presmooth = TRUE;
+}
+
+static guint
+groups_for (guint64 n)
+{
+  return MIN (MAX (sf_div_up (n, GROUP), 1u), MAX_GROUPS);
+}
+
+static SfBuffer *
+new_floats (SfDevice * dev, gsize a, gsize b, gsize c, GError ** error)
+{
+  VkDeviceSize bytes;
+
+  if (!sf_size_floats (dev, a, b, c, &bytes, error))
+    return NULL;
+  return sf_buffer_new (dev, bytes, SF_MEM_DEVICE, error);
+}
+
+/* Level sizes for the current min_size; buffers for up to MAX_LEVELS are
+ * allocated once as needed. */
+static gboolean
+plan_levels (SfFlow * f, GError ** error)
+{
+  int w = f->w, h = f->h, n = 1;
+
+  f->lw[0] = w;
+  f->lh[0] = h;
+  while (n < MAX_LEVELS) {
+    int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    if (MIN (cw, ch) < f->params.min_size)
+      break;
+    f->lw[n] = w = cw;
+    f->lh[n] = h = ch;
+    n++;
+  }
+  f->levels = n;
+  for (int l = 0; l < n; l++) {
+    if (f->grey[l])
+      continue;
+    if (!(f->grey[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->fwd[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->bwd[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+SfFlow *
+sf_flow_new (SfDevice *dev, int w, int h, GError **error)
+{
+  SfFlow *f;
+
+  if (w < 1 || h < 1) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "Invalid optical-flow size %d x %d", w, h);
+    return NULL;
+  }
+  f = g_new0 (SfFlow, 1);
+  f->dev = dev;
+  f->w = w;
+  f->h = h;
+  sf_flow_params_init (&f->params);
+  if (!plan_levels (f, error)) {
+    sf_flow_free (f);
+    return NULL;
+  }
+  return f;
+}
+
+void
+sf_flow_free (SfFlow *f)
+{
+  if (!f)
+    return;
+  for (int l = 0; l < MAX_LEVELS; l++) {
+    sf_buffer_free (f->dev, f->grey[l]);
+    sf_buffer_free (f->dev, f->fwd[l]);
+    sf_buffer_free (f->dev, f->bwd[l]);
+  }
+  g_free (f);
+}
+
+gboolean
+sf_flow_set_params (SfFlow *f, const SfFlowParams *p, GError **error)
+{
+  if (p->radius < 1 || p->radius > 8 || p->iterations < 1
+      || p->iterations > 50 || p->min_size < 4 || !(p->sigma > 0)
+      || !(p->lambda >= 0) || !(p->min_step >= 0) || !(p->max_step > 0)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "Invalid optical-flow parameters (radius %d, sigma %g, iterations "
+        "%d, lambda %g, min_size %d)", p->radius, p->sigma, p->iterations,
+        p->lambda, p->min_size);
+    return FALSE;
+  }
+  f->params = *p;
+  return plan_levels (f, error);
+}
+
+const SfFlowParams *
+sf_flow_get_params (const SfFlow *f)
+{
+  return &f->params;
+}
+
+int
+sf_flow_get_levels (const SfFlow *f)
+{
+  return f->levels;
+}
+
+SfBuffer *
+sf_flow_get_forward (SfFlow *f)
+{
+  return f->fwd[0];
+}
+
+SfBuffer *
+sf_flow_get_backward (SfFlow *f)
+{
+  return f->bwd[0];
+}
+
+static gboolean
+check_size (SfFlow * f, SfBuffer * b, int channels, const char *what,
+    GError ** error)
+{
+  VkDeviceSize need = (VkDeviceSize) channels * f->w * f->h * sizeof (float);
+
+  if (!b || b->size < need) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "Optical flow: %s buffer holds %" G_GUINT64_FORMAT " bytes, needs "
+        "%" G_GUINT64_FORMAT " (%d x %d x %d floats)", what,
+        (guint64) (b ? b->size : 0), (guint64) need, channels, f->w, f->h);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+sf_flow_record_compute (SfFlow *f, VkCommandBuffer cb, SfBuffer *prev,
+    SfBuffer *cur, GError **error)
+{
+  const SfFlowParams *pr = &f->params;
+
+  if (!check_size (f, prev, 3, "previous frame", error)
+      || !check_size (f, cur, 3, "current frame", error))
+    return FALSE;
+
+  struct { int32_t W, H, smooth; } pg = { f->w, f->h, pr->presmooth };
+  SfBuffer *bg[3] = { prev, cur, f->grey[0] };
+  if (!sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_GREY, bg, 3, &pg, sizeof (pg),
+          groups_for (2 * (guint64) f->w * f->h), 1, 1, error))
+    return FALSE;
+  for (int l = 1; l < f->levels; l++) {
+    struct { int32_t W, H, CW, CH; } pd = { f->lw[l - 1], f->lh[l - 1],
+      f->lw[l], f->lh[l] };
+    SfBuffer *bd[2] = { f->grey[l - 1], f->grey[l] };
+    if (!sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_DOWN, bd, 2, &pd,
+            sizeof (pd), groups_for (2 * (guint64) f->lw[l] * f->lh[l]), 1,
+            1, error))
+      return FALSE;
+  }
+  for (int l = f->levels - 1; l >= 0; l--) {
+    gboolean coarse = l + 1 < f->levels;
+    struct
+    {
+      int32_t W, H, CW, CH, has_coarse, R, iters;
+      float inv_2s2, lambda, eps2, max_step;
+    } pl = {
+      f->lw[l], f->lh[l], coarse ? f->lw[l + 1] : 1, coarse ? f->lh[l + 1] : 1,
+      coarse, pr->radius, pr->iterations,
+      1.0f / (2.0f * pr->sigma * pr->sigma), pr->lambda,
+      pr->min_step * pr->min_step, pr->max_step
+    };
+    /* the coarsest level reads no coarser flow: bind its own outputs */
+    SfBuffer *bl[5] = { f->grey[l], f->fwd[coarse ? l + 1 : l],
+      f->bwd[coarse ? l + 1 : l], f->fwd[l], f->bwd[l]
+    };
+    if (!sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_LK, bl, 5, &pl, sizeof (pl),
+            groups_for (2 * (guint64) f->lw[l] * f->lh[l]), 1, 1, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+sf_flow_compute (SfFlow *f, SfBuffer *prev, SfBuffer *cur, GError **error)
+{
+  VkCommandBuffer cb;
+
+  if (!sf_cmd_begin (f->dev, &cb, error))
+    return FALSE;
+  if (!sf_flow_record_compute (f, cb, prev, cur, error)) {
+    vkEndCommandBuffer (cb);
+    sf_cmd_free (f->dev, cb);
+    return FALSE;
+  }
+  return sf_cmd_submit_wait (f->dev, &cb, 1, TRUE, error);
+}
+
+gboolean
+sf_flow_record_warp_by (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
+    int channels, SfBuffer *flow, SfBuffer *dst, GError **error)
+{
+  if (channels < 1 || src == dst) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "Optical flow warp: %s", channels < 1 ? "no channels"
+        : "source and destination are the same buffer");
+    return FALSE;
+  }
+  if (!check_size (f, src, channels, "warp source", error)
+      || !check_size (f, dst, channels, "warp destination", error)
+      || !check_size (f, flow, 2, "flow", error))
+    return FALSE;
+  struct { int32_t W, H, C; } pw = { f->w, f->h, channels };
+  SfBuffer *b[3] = { src, flow, dst };
+  return sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_WARP, b, 3, &pw, sizeof (pw),
+      groups_for ((guint64) f->w * f->h), 1, 1, error);
+}
+
+gboolean
+sf_flow_record_warp (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
+    int channels, SfBuffer *dst, GError **error)
+{
+  return sf_flow_record_warp_by (f, cb, src, channels, f->bwd[0], dst, error);
+}
+
+gboolean
+sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb, SfBuffer *mask,
+    GError **error)
+{
+  if (!check_size (f, mask, 1, "mask", error))
+    return FALSE;
+  struct { int32_t W, H; } pc = { f->w, f->h };
+  SfBuffer *b[3] = { f->fwd[0], f->bwd[0], mask };
+  return sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_CONSISTENCY, b, 3, &pc,
+      sizeof (pc), groups_for ((guint64) f->w * f->h), 1, 1, error);
+}
+
+/* Records one of the above into its own command buffer and waits. */
+static gboolean
+run_one (SfFlow * f, gboolean warp, SfBuffer * src, int channels,
+    SfBuffer * dst, GError ** error)
+{
+  VkCommandBuffer cb;
+  gboolean ok;
+
+  if (!sf_cmd_begin (f->dev, &cb, error))
+    return FALSE;
+  ok = warp ? sf_flow_record_warp (f, cb, src, channels, dst, error)
+      : sf_flow_record_consistency (f, cb, dst, error);
+  if (!ok) {
+    vkEndCommandBuffer (cb);
+    sf_cmd_free (f->dev, cb);
+    return FALSE;
+  }
+  return sf_cmd_submit_wait (f->dev, &cb, 1, TRUE, error);
+}
+
+gboolean
+sf_flow_warp (SfFlow *f, SfBuffer *src, int channels, SfBuffer *dst,
+    GError **error)
+{
+  return run_one (f, TRUE, src, channels, dst, error);
+}
+
+gboolean
+sf_flow_consistency (SfFlow *f, SfBuffer *mask, GError **error)
+{
+  return run_one (f, FALSE, NULL, 1, mask, error);
+}

@@ -1,0 +1,95 @@
+/* flow.h - dense optical flow between consecutive frames on the GPU, for
+ * the temporal coherence of video stylisation (Ruder et al. 2016): forward
+ * and backward flow, backward warping and the forward-backward
+ * consistency mask.  Internal to the engine.
+ *
+ * Method: pyramidal iterative Lucas-Kanade (Bouguet) on the luminance,
+ * dense (one window per pixel), both directions in each dispatch.  The
+ * pyramid halves the size (binomial [1 3 3 1] filter) while the smaller
+ * side stays >= min_size; each level starts from twice the coarser
+ * level's flow and runs `iterations` Gauss-Newton steps, resampling the
+ * target image (bilinear) at the current flow each time.
+ *
+ * Images are planar float [C][h][w] in SfBuffers; flows are [2][h][w],
+ * the dx plane then the dy plane, in pixels:
+ *   forward  f(p): previous frame's p is at p + f(p) in the current frame
+ *   backward b(p): current frame's p is at p + b(p) in the previous frame
+ * Buffers are allocated once in sf_flow_new(); the record variants only
+ * record dispatches (each followed by a barrier) into the caller's command
+ * buffer, the others submit and wait.
+ */
+#ifndef SF_FLOW_H
+#define SF_FLOW_H
+
+#include "gpu.h"
+
+G_BEGIN_DECLS
+
+typedef struct SfFlow SfFlow;
+
+typedef struct
+{
+  int radius;           /* LK window half size: (2 radius + 1)^2 taps */
+  float sigma;          /* Gaussian window weight's standard deviation, px */
+  int iterations;       /* Gauss-Newton steps per level (at most) */
+  float lambda;         /* Tikhonov term added to the window's weighted
+                         * mean of Ix^2 and Iy^2 ((grey / px)^2, grey
+                         * levels in [0,1]) */
+  float min_step;       /* stop iterating once |du| < min_step (px) */
+  float max_step;       /* |du| clamped to this per step (px) */
+  int min_size;         /* coarsest level's smaller side stays >= this */
+  gboolean presmooth;   /* 3x3 binomial on level 0's grey images */
+} SfFlowParams;
+
+/* radius 3, sigma 2, 6 iterations, lambda 1e-4, min_step 0.01,
+ * max_step 2, min_size 16, presmooth on */
+void sf_flow_params_init (SfFlowParams *params);
+
+/* w x h: the processing size (>= 1 x 1); allocates the pyramid. */
+SfFlow *sf_flow_new (SfDevice *dev, int w, int h, GError **error);
+void sf_flow_free (SfFlow *f);
+
+/* Changes the method's parameters (checked: radius 1..8, iterations
+ * 1..50, min_size >= 4; FALSE with SF_ERROR_INVALID otherwise). */
+gboolean sf_flow_set_params (SfFlow *f, const SfFlowParams *params,
+    GError **error);
+const SfFlowParams *sf_flow_get_params (const SfFlow *f);
+int sf_flow_get_levels (const SfFlow *f);
+
+/* prev, cur: RGB [3][h][w] in [0,1].  Computes the forward (prev -> cur)
+ * and backward (cur -> prev) flows. */
+gboolean sf_flow_compute (SfFlow *f, SfBuffer *prev, SfBuffer *cur,
+    GError **error);
+gboolean sf_flow_record_compute (SfFlow *f, VkCommandBuffer cb,
+    SfBuffer *prev, SfBuffer *cur, GError **error);
+
+/* [2][h][w], owned by f; valid after a compute. */
+SfBuffer *sf_flow_get_forward (SfFlow *f);
+SfBuffer *sf_flow_get_backward (SfFlow *f);
+
+/* dst(p) = src(p + backward(p)) for each of `channels` planes, bilinear,
+ * sample position clamped to the image: brings the previous frame (or the
+ * previous stylised result) into the current frame.  src and dst must
+ * differ. */
+gboolean sf_flow_warp (SfFlow *f, SfBuffer *src, int channels, SfBuffer *dst,
+    GError **error);
+gboolean sf_flow_record_warp (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
+    int channels, SfBuffer *dst, GError **error);
+
+/* Same with any flow [2][h][w] (e.g. the forward flow). */
+gboolean sf_flow_record_warp_by (SfFlow *f, VkCommandBuffer cb,
+    SfBuffer *src, int channels, SfBuffer *flow, SfBuffer *dst,
+    GError **error);
+
+/* mask [h][w]: 1 where the backward flow is reliable, 0 where p + b(p)
+ * leaves the image, where the forward-backward check fails
+ * (|b(p) + f(p + b(p))|^2 > 0.01 (|b|^2 + |f(p + b)|^2) + 0.5: occlusion
+ * or disocclusion) and at motion boundaries (|grad b|^2 > 0.01 |b|^2 +
+ * 0.002), after Ruder et al.'s consistencyChecker (without its final
+ * smoothing). */
+gboolean sf_flow_consistency (SfFlow *f, SfBuffer *mask, GError **error);
+gboolean sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb,
+    SfBuffer *mask, GError **error);
+
+G_END_DECLS
+#endif /* SF_FLOW_H */

@@ -1,0 +1,366 @@
+/* gststylefilterengine.c - the engine objects of a stylefilter (device,
+ * network, stylizer, style target) kept up to date with its settings.
+ *
+ * Copyright (C) 2025 gst-stylefilter contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * Called from start() and from the streaming thread (set_info,
+ * transform_frame) only, never at the same time and never with the object
+ * lock held: they work on a copy of the settings.  Every failure posts an
+ * error (or, for a style image that changed while playing, a warning) on
+ * the element, naming the property to fix, and returns FALSE.
+ *
+ * Which error for which failure:
+ *   style image      GST_RESOURCE_ERROR_NOT_FOUND (unset, no such file),
+ *                    GST_RESOURCE_ERROR_OPEN_READ (unreadable, directory),
+ *                    GST_STREAM_ERROR_DECODE (not a decodable image)
+ *   model file       GST_RESOURCE_ERROR_NOT_FOUND, _OPEN_READ, and
+ *                    GST_RESOURCE_ERROR_SETTINGS (not a VGG-19 safetensors)
+ *   Vulkan device    GST_LIBRARY_ERROR_INIT (no loader, driver or match)
+ *   size or memory   GST_RESOURCE_ERROR_NO_SPACE_LEFT (SF_ERROR_TOO_LARGE,
+ *                    SF_ERROR_OUT_OF_MEMORY)
+ *   anything else    GST_LIBRARY_ERROR_INIT at set-up, _FAILED later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+
+#include "gststylefilter.h"
+
+GST_DEBUG_CATEGORY_EXTERN (gst_style_filter_debug);
+#define GST_CAT_DEFAULT gst_style_filter_debug
+
+/* The engine's smallest optimisation size. */
+#define MIN_PROCESSING_SIDE 16
+/* Longest side of the scaled style image (3 x 4096 x 4096 floats on the
+ * host are 200 MB; no device holds much more in one buffer). */
+#define MAX_STYLE_SIDE 4096
+
+void
+gst_style_filter_free_engine (GstStyleFilter * filter)
+{
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  g_clear_pointer (&filter->net, sf_net_free);
+  g_clear_pointer (&filter->dev, sf_device_free);
+  g_clear_pointer (&filter->style, gst_style_image_free);
+  filter->dev_serial = filter->net_serial = filter->style_serial = 0;
+  filter->style_width = filter->style_height = 0;
+}
+
+/* The optimisation size for a frame: the longest side processing_size (0:
+ * the frame's own), the other by aspect, both at least 16. */
+static void
+gst_style_filter_get_processing_size (gint processing_size, gint width,
+    gint height, gint * pw, gint * ph)
+{
+  if (processing_size <= 0) {
+    *pw = width;
+    *ph = height;
+  } else if (width >= height) {
+    *pw = processing_size;
+    *ph = (gint) gst_util_uint64_scale_int_round (processing_size, height,
+        width);
+  } else {
+    *ph = processing_size;
+    *pw = (gint) gst_util_uint64_scale_int_round (processing_size, width,
+        height);
+  }
+  *pw = MAX (*pw, MIN_PROCESSING_SIDE);
+  *ph = MAX (*ph, MIN_PROCESSING_SIDE);
+}
+
+/* Decodes style-location if it changed since the last decode.  At start
+ * (fatal) a failure is an error; while playing it is a warning and the
+ * previous style stays in use. */
+gboolean
+gst_style_filter_update_style_image (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gboolean fatal)
+{
+  GstStyleImage *image;
+  GError *err = NULL;
+  const gchar *loc = s->style_location ? s->style_location : "";
+
+  if (filter->style && filter->style_serial == s->style_serial)
+    return TRUE;
+
+  image = gst_style_image_load (s->style_location, &err);
+  filter->style_serial = s->style_serial;
+  if (image) {
+    gst_style_image_free (filter->style);
+    filter->style = image;
+    filter->style_width = filter->style_height = 0;     /* upload again */
+    return TRUE;
+  }
+
+  if (err->domain == GST_RESOURCE_ERROR
+      && err->code == GST_RESOURCE_ERROR_NOT_FOUND && !loc[0]) {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
+          ("No style image: set the style-location property."),
+          ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, RESOURCE, NOT_FOUND,
+          ("No style image: set the style-location property; keeping the "
+              "previous style."), ("%s", err->message));
+  } else if (err->domain == GST_RESOURCE_ERROR
+      && err->code == GST_RESOURCE_ERROR_NOT_FOUND) {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
+          ("Style image \"%s\" not found; check the style-location property.",
+              loc), ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, RESOURCE, NOT_FOUND,
+          ("Style image \"%s\" not found; keeping the previous style.", loc),
+          ("%s", err->message));
+  } else if (err->domain == GST_RESOURCE_ERROR) {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, RESOURCE, OPEN_READ,
+          ("Cannot read the style image \"%s\"; check the style-location "
+              "property and the file's permissions.", loc),
+          ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, RESOURCE, OPEN_READ,
+          ("Cannot read the style image \"%s\"; keeping the previous style.",
+              loc), ("%s", err->message));
+  } else {
+    if (fatal)
+      GST_ELEMENT_ERROR (filter, STREAM, DECODE,
+          ("Cannot decode the style image \"%s\"; style-location must be an "
+              "image GStreamer can decode.", loc), ("%s", err->message));
+    else
+      GST_ELEMENT_WARNING (filter, STREAM, DECODE,
+          ("Cannot decode the style image \"%s\"; keeping the previous style.",
+              loc), ("%s", err->message));
+  }
+  g_clear_error (&err);
+  return filter->style != NULL && !fatal;
+}
+
+/* Opens the Vulkan device if there is none or device changed. */
+gboolean
+gst_style_filter_update_device (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  GError *err = NULL;
+  SfDevice *dev;
+
+  if (filter->dev && filter->dev_serial == s->device_serial)
+    return TRUE;
+
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  g_clear_pointer (&filter->net, sf_net_free);
+  g_clear_pointer (&filter->dev, sf_device_free);
+  filter->style_width = filter->style_height = 0;
+
+  dev = sf_device_new (s->device, &err);
+  if (dev == NULL) {
+    /* the engine's message lists the devices */
+    if (s->device && s->device[0])
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("No usable Vulkan device matches \"%s\"; check the device "
+              "property (an index or part of a name, empty = automatic).",
+              s->device), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("No usable Vulkan device; install a Vulkan driver "
+              "(mesa-vulkan-drivers provides lavapipe) or set the device "
+              "property."), ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  filter->dev = dev;
+  filter->dev_serial = s->device_serial;
+  /* the net must follow the device */
+  filter->net_serial = 0;
+
+  GST_INFO_OBJECT (filter, "using Vulkan device %s", sf_device_get_name (dev));
+  GST_OBJECT_LOCK (filter);
+  g_free (filter->device_name);
+  filter->device_name = g_strdup (sf_device_get_name (dev));
+  GST_OBJECT_UNLOCK (filter);
+  g_object_notify (G_OBJECT (filter), "device-name");
+  return TRUE;
+}
+
+/* Loads the weights and uploads the network if there is none or
+ * model-location, pooling or seed changed. */
+gboolean
+gst_style_filter_update_net (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  SfVggWeights *weights;
+  GError *err = NULL;
+  SfNet *net;
+
+  if (filter->net && filter->net_serial == s->net_serial)
+    return TRUE;
+
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  g_clear_pointer (&filter->net, sf_net_free);
+  filter->style_width = filter->style_height = 0;
+
+  if (s->model_location == NULL || s->model_location[0] == '\0') {
+    GST_DEBUG_OBJECT (filter, "default network, seed %" G_GUINT64_FORMAT,
+        s->seed);
+    weights = sf_vgg_weights_new_default (s->seed);
+  } else if (!g_file_test (s->model_location, G_FILE_TEST_IS_REGULAR)) {
+    GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
+        ("Model file \"%s\" not found; check the model-location property "
+            "(empty = embedded default network).", s->model_location),
+        ("not a regular file: %s", s->model_location));
+    return FALSE;
+  } else {
+    weights = sf_vgg_weights_load (s->model_location, &err);
+    if (weights == NULL && err->domain == SF_MODEL_ERROR
+        && err->code == SF_MODEL_ERROR_IO) {
+      GST_ELEMENT_ERROR (filter, RESOURCE, OPEN_READ,
+          ("Cannot read the model file \"%s\"; check the model-location "
+              "property and the file's permissions.", s->model_location),
+          ("%s", err->message));
+      g_clear_error (&err);
+      return FALSE;
+    } else if (weights == NULL) {
+      GST_ELEMENT_ERROR (filter, RESOURCE, SETTINGS,
+          ("Model file \"%s\" is not a valid VGG-19 safetensors file; check "
+              "the model-location property (empty = embedded default "
+              "network).", s->model_location), ("%s", err->message));
+      g_clear_error (&err);
+      return FALSE;
+    }
+  }
+
+  net = sf_net_new (filter->dev, weights,
+      s->pooling == GST_STYLE_FILTER_POOLING_AVG ? SF_POOL_AVG : SF_POOL_MAX,
+      &err);
+  sf_vgg_weights_free (weights);
+  if (net == NULL) {
+    if (g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
+      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+          ("Not enough memory on the Vulkan device \"%s\" for the network; "
+              "choose another device with the device property.",
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("Cannot set up the network on the Vulkan device \"%s\".",
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  filter->net = net;
+  filter->net_serial = s->net_serial;
+  return TRUE;
+}
+
+/* Creates the stylizer for frames of width x height unless the current one
+ * has the right size; a new stylizer starts a new sequence. */
+static gboolean
+gst_style_filter_update_stylizer (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gint width, gint height)
+{
+  GError *err = NULL;
+  gint pw, ph;
+
+  gst_style_filter_get_processing_size (s->processing_size, width, height,
+      &pw, &ph);
+  if (filter->stylizer && sf_stylizer_get_width (filter->stylizer) == pw
+      && sf_stylizer_get_height (filter->stylizer) == ph)
+    return TRUE;
+
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  filter->style_width = filter->style_height = 0;
+  filter->new_sequence = TRUE;
+
+  GST_DEBUG_OBJECT (filter, "processing %dx%d frames at %dx%d", width, height,
+      pw, ph);
+  filter->stylizer = sf_stylizer_new (filter->net, pw, ph, &err);
+  if (filter->stylizer == NULL) {
+    if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
+        || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
+      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+          ("Processing size %dx%d is too large for the Vulkan device \"%s\"; "
+              "lower the processing-size property.", pw, ph,
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
+          ("Cannot set up style transfer at %dx%d on the Vulkan device "
+              "\"%s\".", pw, ph, sf_device_get_name (filter->dev)),
+          ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Uploads the style image, scaled to style-scale x the processing size,
+ * unless it is already there at that size. */
+static gboolean
+gst_style_filter_update_style (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  GError *err = NULL;
+  gint pw = sf_stylizer_get_width (filter->stylizer);
+  gint ph = sf_stylizer_get_height (filter->stylizer);
+  gint longest, sw, sh;
+  gboolean ok;
+  gfloat *rgb;
+
+  longest = (gint) floor (s->style_scale * MAX (pw, ph) + 0.5);
+  gst_style_image_get_scaled_size (filter->style, MAX (longest, 1),
+      MIN_PROCESSING_SIDE, &sw, &sh);
+  if (sw == filter->style_width && sh == filter->style_height)
+    return TRUE;
+  if (MAX (sw, sh) > MAX_STYLE_SIDE) {
+    GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+        ("Style image at %dx%d is too large (at most %d pixels a side); "
+            "lower the style-scale or processing-size property.", sw, sh,
+            MAX_STYLE_SIDE), ("style-scale %g, processing %dx%d",
+            s->style_scale, pw, ph));
+    return FALSE;
+  }
+
+  GST_DEBUG_OBJECT (filter, "style image %dx%d scaled to %dx%d",
+      filter->style->width, filter->style->height, sw, sh);
+  rgb = gst_style_image_resample (filter->style, sw, sh);
+  ok = sf_stylizer_set_style (filter->stylizer, rgb, sw, sh, &err);
+  g_free (rgb);
+  if (!ok) {
+    if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
+        || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
+      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
+          ("Style image at %dx%d is too large for the Vulkan device \"%s\"; "
+              "lower the style-scale or processing-size property.", sw, sh,
+              sf_device_get_name (filter->dev)), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (filter, LIBRARY, FAILED,
+          ("Cannot compute the style target from \"%s\".",
+              GST_STR_NULL (s->style_location)), ("%s", err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  filter->style_width = sw;
+  filter->style_height = sh;
+  return TRUE;
+}
+
+/* Brings the engine objects up to date with the settings for frames of
+ * width x height.  Errors are posted; FALSE means stop streaming. */
+gboolean
+gst_style_filter_update_engine (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gint width, gint height)
+{
+  if (!gst_style_filter_update_style_image (filter, s, FALSE))
+    return FALSE;
+  if (!gst_style_filter_update_device (filter, s))
+    return FALSE;
+  if (!gst_style_filter_update_net (filter, s))
+    return FALSE;
+  if (!gst_style_filter_update_stylizer (filter, s, width, height))
+    return FALSE;
+  return gst_style_filter_update_style (filter, s);
+}

@@ -1,0 +1,281 @@
+/* test-frames.c - video frames through the engine: each packed format in
+ * and out (at the processing size the resampling is the identity, so the
+ * bytes come back exactly), resampling to and from other sizes against a
+ * plain-C box/bilinear expectation on a flat and a gradient frame, the
+ * scene-change measure and sequence resets, warm starts, and
+ * preserve-colors. */
+#include "engine-test-util.h"
+#include "stylizer.h"
+
+static SfDevice *dev;
+static SfVggWeights *wts;
+static SfNet *net;
+
+static const struct
+{
+  SfPixelFormat f;
+  int bpp, r, g, b, a;
+} formats[] = {
+  {SF_FORMAT_RGBA, 4, 0, 1, 2, 3},
+  {SF_FORMAT_BGRA, 4, 2, 1, 0, 3},
+  {SF_FORMAT_RGBX, 4, 0, 1, 2, 3},
+  {SF_FORMAT_BGRX, 4, 2, 1, 0, 3},
+  {SF_FORMAT_RGB, 3, 0, 1, 2, -1},
+  {SF_FORMAT_BGR, 3, 2, 1, 0, -1},
+};
+
+static guint8 *
+make_frame (int w, int h, int bpp, int stride, guint32 seed)
+{
+  guint8 *d = g_malloc0 ((gsize) stride * h);
+  GRand *r = g_rand_new_with_seed (seed);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w * bpp; x++)
+      d[(gsize) y * stride + x] = (guint8) g_rand_int_range (r, 0, 256);
+  g_rand_free (r);
+  return d;
+}
+
+static SfStylizer *
+new_stylizer (int w, int h)
+{
+  GError *err = NULL;
+  SfStylizer *st = sf_stylizer_new (net, w, h, &err);
+  g_assert_no_error (err);
+  return st;
+}
+
+/* Same size in and out: every colour byte round-trips exactly; padding
+ * and alpha/x bytes come out as 255 (opaque). */
+static void
+test_round_trip (void)
+{
+  GError *err = NULL;
+  const int w = 19, h = 17;
+  SfStylizer *st = new_stylizer (w, h);
+  for (guint k = 0; k < G_N_ELEMENTS (formats); k++) {
+    int bpp = formats[k].bpp, stride = w * bpp + 5;
+    guint8 *in = make_frame (w, h, bpp, stride, k);
+    guint8 *out = g_malloc0 ((gsize) stride * h);
+    g_assert_true (sf_stylizer_set_content_frame (st, in, stride, w, h,
+            formats[k].f, &err));
+    g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_NONE, &err));
+    g_assert_true (sf_stylizer_end_frame (st, out, stride, w, h,
+            formats[k].f, FALSE, &err));
+    g_assert_no_error (err);
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        for (int c = 0; c < bpp; c++) {
+          gsize i = (gsize) y * stride + x * bpp + c;
+          if (c == formats[k].a)
+            g_assert_cmpint (out[i], ==, 255);
+          else
+            g_assert_cmpint (out[i], ==, in[i]);
+        }
+    /* the content planes are the bytes / 255 in R, G, B order */
+    float *rgb = g_new (float, 3 * w * h);
+    g_assert_true (sf_buffer_download (dev, st->content, 0, rgb,
+            3 * w * h * 4, &err));
+    g_assert_cmpfloat (fabs (rgb[0] - in[formats[k].r] / 255.0), <, 1e-6);
+    g_assert_cmpfloat (fabs (rgb[w * h] - in[formats[k].g] / 255.0), <, 1e-6);
+    g_assert_cmpfloat (fabs (rgb[2 * w * h] - in[formats[k].b] / 255.0), <,
+        1e-6);
+    g_free (rgb);
+    g_free (in);
+    g_free (out);
+  }
+  sf_stylizer_free (st);
+}
+
+/* Downscaling by 2 is a 2x2 box average; a horizontal ramp stays a ramp
+ * when scaled up; 1x1 frames fill the whole image. */
+static void
+test_resample (void)
+{
+  GError *err = NULL;
+  const int w = 16, h = 16;
+  SfStylizer *st = new_stylizer (w, h);
+  int fw = 32, fh = 32, stride = fw * 4;
+  guint8 *in = make_frame (fw, fh, 4, stride, 7);
+  g_assert_true (sf_stylizer_set_content_frame (st, in, stride, fw, fh,
+          SF_FORMAT_RGBA, &err));
+  float *rgb = g_new (float, 3 * w * h);
+  g_assert_true (sf_buffer_download (dev, st->content, 0, rgb, 3 * w * h * 4,
+          &err));
+  double maxerr = 0;
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) {
+        double s = 0;
+        for (int dy = 0; dy < 2; dy++)
+          for (int dx = 0; dx < 2; dx++)
+            s += in[(2 * y + dy) * stride + (2 * x + dx) * 4 + c];
+        maxerr = MAX (maxerr, fabs (rgb[(c * h + y) * w + x] - s / (4 * 255.0)));
+      }
+  g_assert_cmpfloat (maxerr, <, 1e-5);
+
+  /* up: the 16x16 content, rendered at 32x32, of a 1x1 grey frame */
+  guint8 grey[4] = { 100, 150, 200, 255 };
+  g_assert_true (sf_stylizer_set_content_frame (st, grey, 4, 1, 1,
+          SF_FORMAT_RGBA, &err));
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_NONE, &err));
+  guint8 *out = g_malloc0 (32 * 32 * 3);
+  g_assert_true (sf_stylizer_end_frame (st, out, 32 * 3, 32, 32,
+          SF_FORMAT_RGB, FALSE, &err));
+  g_assert_no_error (err);
+  for (int i = 0; i < 32 * 32; i++) {
+    g_assert_cmpint (out[3 * i], ==, 100);
+    g_assert_cmpint (out[3 * i + 1], ==, 150);
+    g_assert_cmpint (out[3 * i + 2], ==, 200);
+  }
+  /* bad geometry: a clear error, no crash */
+  g_assert_false (sf_stylizer_set_content_frame (st, grey, 2, 1, 1,
+          SF_FORMAT_RGBA, &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&err);
+  g_assert_false (sf_stylizer_set_content_frame (st, grey, 4, 0, 1,
+          SF_FORMAT_RGBA, &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&err);
+  g_free (out);
+  g_free (in);
+  g_free (rgb);
+  sf_stylizer_free (st);
+}
+
+/* The change measure: negative with no previous frame (at the start and
+ * after a reset), 0 for the same frame, the mean absolute difference for
+ * another. */
+static void
+test_change (void)
+{
+  GError *err = NULL;
+  const int w = 16, h = 16;
+  SfStylizer *st = new_stylizer (w, h);
+  guint8 *a = g_malloc (w * h * 4), *b = g_malloc (w * h * 4);
+  memset (a, 40, w * h * 4);
+  memset (b, 40 + 51, w * h * 4);
+  g_assert_true (sf_stylizer_set_content_frame (st, a, w * 4, w, h,
+          SF_FORMAT_RGBX, &err));
+  g_assert_cmpfloat (sf_stylizer_get_content_change (st), <, 0);
+  g_assert_true (sf_stylizer_set_content_frame (st, a, w * 4, w, h,
+          SF_FORMAT_RGBX, &err));
+  g_assert_cmpfloat (fabs (sf_stylizer_get_content_change (st)), <, 1e-7);
+  g_assert_true (sf_stylizer_set_content_frame (st, b, w * 4, w, h,
+          SF_FORMAT_RGBX, &err));
+  g_assert_cmpfloat (fabs (sf_stylizer_get_content_change (st) - 0.2), <,
+      1e-5);
+  sf_stylizer_reset_sequence (st);
+  g_assert_true (sf_stylizer_set_content_frame (st, b, w * 4, w, h,
+          SF_FORMAT_RGBX, &err));
+  g_assert_cmpfloat (sf_stylizer_get_content_change (st), <, 0);
+  g_assert_no_error (err);
+  g_free (a);
+  g_free (b);
+  sf_stylizer_free (st);
+}
+
+/* Warm starts: PREVIOUS starts from the previous result (not the content)
+ * and adds the temporal term; NONE and a reset start from the content. */
+static void
+test_warm_start (void)
+{
+  GError *err = NULL;
+  const int w = 16, h = 16;
+  SfStylizer *st = new_stylizer (w, h);
+  float *style = g_new (float, 3 * w * h);
+  test_fill (style, 3 * w * h, 9, 0, 1);
+  g_assert_true (sf_stylizer_set_style (st, style, w, h, &err));
+  guint8 *f = make_frame (w, h, 4, w * 4, 3);
+  guint8 *out1 = g_malloc (w * h * 4), *out2 = g_malloc (w * h * 4);
+  SfParams p;
+  sf_params_init (&p);
+  p.weights.temporal = 1e3;
+  SfLossTerms t;
+
+  g_assert_true (sf_stylizer_set_content_frame (st, f, w * 4, w, h,
+          SF_FORMAT_RGBA, &err));
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_PREVIOUS, &err));
+  g_assert_true (sf_stylizer_optimize (st, &p, 5, NULL, NULL, &t, NULL, &err));
+  g_assert_cmpfloat (t.temporal, ==, 0.0);      /* first frame: none */
+  g_assert_true (sf_stylizer_end_frame (st, out1, w * 4, w, h,
+          SF_FORMAT_RGBA, FALSE, &err));
+  /* same frame again: starts at the previous result, temporal term 0 there */
+  g_assert_true (sf_stylizer_set_content_frame (st, f, w * 4, w, h,
+          SF_FORMAT_RGBA, &err));
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_PREVIOUS, &err));
+  g_assert_true (sf_stylizer_evaluate (st, &p, &t, NULL, &err));
+  g_assert_cmpfloat (t.temporal, <, 1e-12);
+  g_assert_true (sf_stylizer_end_frame (st, out2, w * 4, w, h,
+          SF_FORMAT_RGBA, FALSE, &err));
+  g_assert_cmpmem (out1, w * h * 4, out2, w * h * 4);
+  /* NONE: back to the content frame, which differs from the result */
+  g_assert_true (sf_stylizer_set_content_frame (st, f, w * 4, w, h,
+          SF_FORMAT_RGBA, &err));
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_NONE, &err));
+  g_assert_true (sf_stylizer_end_frame (st, out2, w * 4, w, h,
+          SF_FORMAT_RGBA, FALSE, &err));
+  for (int i = 0; i < w * h * 4; i++)
+    g_assert_cmpint (out2[i], ==, i % 4 == 3 ? 255 : f[i]);
+  g_assert_no_error (err);
+  g_free (f); g_free (out1); g_free (out2); g_free (style);
+  sf_stylizer_free (st);
+}
+
+/* preserve-colors: the output has the content's chroma; with the result
+ * equal to the content the frame comes back unchanged (to rounding). */
+static void
+test_preserve_colors (void)
+{
+  GError *err = NULL;
+  const int w = 16, h = 16;
+  SfStylizer *st = new_stylizer (w, h);
+  guint8 *f = make_frame (w, h, 3, w * 3, 5), *out = g_malloc (w * h * 3);
+  g_assert_true (sf_stylizer_set_content_frame (st, f, w * 3, w, h,
+          SF_FORMAT_BGR, &err));
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_NONE, &err));
+  g_assert_true (sf_stylizer_end_frame (st, out, w * 3, w, h, SF_FORMAT_BGR,
+          TRUE, &err));
+  g_assert_no_error (err);
+  int maxd = 0;
+  for (int i = 0; i < w * h * 3; i++)
+    maxd = MAX (maxd, abs ((int) out[i] - (int) f[i]));
+  g_test_message ("preserve-colors identity: max byte difference %d", maxd);
+  g_assert_cmpint (maxd, <=, 4);
+  /* a grey result takes the frame's colours: set x to a flat grey */
+  float *grey = g_new (float, 3 * w * h);
+  for (int i = 0; i < 3 * w * h; i++)
+    grey[i] = 0.5f;
+  g_assert_true (sf_stylizer_set_image (st, grey, &err));
+  g_assert_true (sf_stylizer_end_frame (st, out, w * 3, w, h, SF_FORMAT_BGR,
+          TRUE, &err));
+  int differ = 0;
+  for (int i = 0; i < w * h; i++)
+    differ += out[3 * i] != out[3 * i + 1] || out[3 * i + 1] != out[3 * i + 2];
+  g_assert_cmpint (differ, >, w * h / 2);
+  g_free (grey);
+  g_free (f);
+  g_free (out);
+  sf_stylizer_free (st);
+}
+
+int
+main (int argc, char **argv)
+{
+  GError *err = NULL;
+  g_test_init (&argc, &argv, NULL);
+  dev = test_device ();
+  wts = sf_vgg_weights_new_default (0);
+  net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
+  g_assert_no_error (err);
+  g_test_add_func ("/frames/round-trip", test_round_trip);
+  g_test_add_func ("/frames/resample", test_resample);
+  g_test_add_func ("/frames/change", test_change);
+  g_test_add_func ("/frames/warm-start", test_warm_start);
+  g_test_add_func ("/frames/preserve-colors", test_preserve_colors);
+  int r = g_test_run ();
+  sf_net_free (net);
+  sf_vgg_weights_free (wts);
+  sf_device_free (dev);
+  return r;
+}
