@@ -2,9 +2,10 @@
  * consistency mask on the GPU (see flow.h).
  *
  * Per compute: one dispatch for both grey images of level 0
- * (flow_grey), one per coarser level (flow_down, both images), and one per
- * level for the flow (flow_lk, both directions), coarsest first.  The
- * finest level's flows are the results.
+ * (flow_grey), one per coarser level (flow_down, both images), and
+ * `passes` per level for the flow (flow_lk, both directions), coarsest
+ * first: 8 dispatches at 128x128 with the defaults.  The finest level's
+ * flows are the results.
  */
 
 #include "flow.h"
@@ -22,6 +23,8 @@ struct SfFlow
   SfBuffer *grey[MAX_LEVELS];   /* [2][lh][lw]: previous, current */
   SfBuffer *fwd[MAX_LEVELS];    /* [2][lh][lw] */
   SfBuffer *bwd[MAX_LEVELS];
+  SfBuffer *tmp_f[MAX_LEVELS];  /* ping-pong for several passes */
+  SfBuffer *tmp_b[MAX_LEVELS];
   SfFlowParams params;
 };
 
@@ -34,7 +37,10 @@ sf_flow_params_init (SfFlowParams *p)
   p->lambda = 1e-4f;
   p->min_step = 0.01f;
   p->max_step = 2.0f;
+  p->max_disp = 2.0f;
   p->min_size = 16;
+  p->passes = 1;
+  p->cand_dist = 4.0f;
   p->presmooth = TRUE;
 }
 
@@ -77,7 +83,9 @@ plan_levels (SfFlow * f, GError ** error)
       continue;
     if (!(f->grey[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
         || !(f->fwd[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
-        || !(f->bwd[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error)))
+        || !(f->bwd[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->tmp_f[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->tmp_b[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error)))
       return FALSE;
   }
   return TRUE;
@@ -114,6 +122,8 @@ sf_flow_free (SfFlow *f)
     sf_buffer_free (f->dev, f->grey[l]);
     sf_buffer_free (f->dev, f->fwd[l]);
     sf_buffer_free (f->dev, f->bwd[l]);
+    sf_buffer_free (f->dev, f->tmp_f[l]);
+    sf_buffer_free (f->dev, f->tmp_b[l]);
   }
   g_free (f);
 }
@@ -123,7 +133,9 @@ sf_flow_set_params (SfFlow *f, const SfFlowParams *p, GError **error)
 {
   if (p->radius < 1 || p->radius > 8 || p->iterations < 1
       || p->iterations > 50 || p->min_size < 4 || !(p->sigma > 0)
-      || !(p->lambda >= 0) || !(p->min_step >= 0) || !(p->max_step > 0)) {
+      || !(p->lambda >= 0) || !(p->min_step >= 0) || !(p->max_step > 0)
+      || !(p->max_disp > 0)
+      || p->passes < 1 || p->passes > 8 || !(p->cand_dist >= 0)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "Invalid optical-flow parameters (radius %d, sigma %g, iterations "
         "%d, lambda %g, min_size %d)", p->radius, p->sigma, p->iterations,
@@ -199,24 +211,39 @@ sf_flow_record_compute (SfFlow *f, VkCommandBuffer cb, SfBuffer *prev,
       return FALSE;
   }
   for (int l = f->levels - 1; l >= 0; l--) {
-    gboolean coarse = l + 1 < f->levels;
-    struct
-    {
-      int32_t W, H, CW, CH, has_coarse, R, iters;
-      float inv_2s2, lambda, eps2, max_step;
-    } pl = {
-      f->lw[l], f->lh[l], coarse ? f->lw[l + 1] : 1, coarse ? f->lh[l + 1] : 1,
-      coarse, pr->radius, pr->iterations,
-      1.0f / (2.0f * pr->sigma * pr->sigma), pr->lambda,
-      pr->min_step * pr->min_step, pr->max_step
-    };
-    /* the coarsest level reads no coarser flow: bind its own outputs */
-    SfBuffer *bl[5] = { f->grey[l], f->fwd[coarse ? l + 1 : l],
-      f->bwd[coarse ? l + 1 : l], f->fwd[l], f->bwd[l]
-    };
-    if (!sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_LK, bl, 5, &pl, sizeof (pl),
-            groups_for (2 * (guint64) f->lw[l] * f->lh[l]), 1, 1, error))
-      return FALSE;
+    for (int pass = 0; pass < pr->passes; pass++) {
+      /* the source: the coarser level's flow, this level's previous pass
+       * or (first pass at the coarsest level) none */
+      int sl = pass == 0 ? l + 1 : l;
+      gboolean has_src = sl < f->levels;
+      gboolean from_tmp = pass > 0 && (pr->passes - pass) % 2 == 1;
+      SfBuffer *sf = !has_src ? f->fwd[l] : pass == 0 ? f->fwd[sl]
+          : from_tmp ? f->tmp_f[l] : f->fwd[l];
+      SfBuffer *sb = !has_src ? f->bwd[l] : pass == 0 ? f->bwd[sl]
+          : from_tmp ? f->tmp_b[l] : f->bwd[l];
+      /* the last pass writes fwd/bwd, the one before tmp, and so on */
+      gboolean to_tmp = (pr->passes - 1 - pass) % 2 == 1;
+      struct
+      {
+        int32_t W, H, SW, SH, has_src, R, iters;
+        float scale, src_mul, src_off, dist, inv_2s2, lambda, eps2, max_step,
+            max_disp, cand_spread;
+      } pl = {
+        f->lw[l], f->lh[l], has_src ? f->lw[sl] : 1, has_src ? f->lh[sl] : 1,
+        has_src, pr->radius, pr->iterations,
+        pass == 0 ? 2.0f : 1.0f, pass == 0 ? 0.5f : 1.0f,
+        pass == 0 ? -0.25f : 0.0f, pr->cand_dist,
+        1.0f / (2.0f * pr->sigma * pr->sigma), pr->lambda,
+        pr->min_step * pr->min_step, pr->max_step, pr->max_disp, 0.25f
+      };
+      SfBuffer *bl[5] = { f->grey[l], sf, sb,
+        to_tmp ? f->tmp_f[l] : f->fwd[l], to_tmp ? f->tmp_b[l] : f->bwd[l]
+      };
+      if (!sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_LK, bl, 5, &pl,
+              sizeof (pl), groups_for (2 * (guint64) f->lw[l] * f->lh[l]), 1,
+              1, error))
+        return FALSE;
+    }
   }
   return TRUE;
 }
@@ -306,4 +333,80 @@ gboolean
 sf_flow_consistency (SfFlow *f, SfBuffer *mask, GError **error)
 {
   return run_one (f, FALSE, NULL, 1, mask, error);
+}
+
+/* mean over kept pixels and channels of (a - b)^2, and the kept count */
+static double
+masked_mse (const float *a, const float *b, const float *m, gsize plane,
+    double *kept)
+{
+  double s = 0.0, k = 0.0;
+
+  for (gsize p = 0; p < plane; p++) {
+    if (m[p] < 0.5f)
+      continue;
+    k += 1.0;
+    for (int c = 0; c < 3; c++) {
+      double d = (double) a[c * plane + p] - b[c * plane + p];
+      s += d * d;
+    }
+  }
+  *kept = k;
+  return k > 0 ? s / (3.0 * k) : 0.0;
+}
+
+gboolean
+sf_flow_warp_error (SfFlow *f, SfBuffer *in_prev, SfBuffer *in_cur,
+    SfBuffer *out_prev, SfBuffer *out_cur, double *out_error,
+    double *in_error, double *kept, GError **error)
+{
+  gsize plane = (gsize) f->w * f->h;
+  SfBuffer *wo = NULL, *wi = NULL, *mask = NULL;
+  float *h_wo = NULL, *h_wi = NULL, *h_cur = NULL, *h_in = NULL, *h_m = NULL;
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+  gboolean ok = FALSE;
+  double k = 0.0;
+
+  if (!(wo = sf_buffer_new (f->dev, 3 * plane * 4, SF_MEM_DEVICE, error))
+      || !(wi = sf_buffer_new (f->dev, 3 * plane * 4, SF_MEM_DEVICE, error))
+      || !(mask = sf_buffer_new (f->dev, plane * 4, SF_MEM_DEVICE, error))
+      || !sf_cmd_begin (f->dev, &cb, error))
+    goto out;
+  if (!sf_flow_record_compute (f, cb, in_prev, in_cur, error)
+      || !sf_flow_record_warp (f, cb, out_prev, 3, wo, error)
+      || !sf_flow_record_warp (f, cb, in_prev, 3, wi, error)
+      || !sf_flow_record_consistency (f, cb, mask, error))
+    goto out;
+  ok = sf_cmd_submit_wait (f->dev, &cb, 1, TRUE, error);
+  cb = VK_NULL_HANDLE;
+  if (!ok)
+    goto out;
+  h_wo = g_new (float, 3 * plane);
+  h_wi = g_new (float, 3 * plane);
+  h_cur = g_new (float, 3 * plane);
+  h_in = g_new (float, 3 * plane);
+  h_m = g_new (float, plane);
+  ok = sf_buffer_download (f->dev, wo, 0, h_wo, 3 * plane * 4, error)
+      && sf_buffer_download (f->dev, wi, 0, h_wi, 3 * plane * 4, error)
+      && sf_buffer_download (f->dev, out_cur, 0, h_cur, 3 * plane * 4, error)
+      && sf_buffer_download (f->dev, in_cur, 0, h_in, 3 * plane * 4, error)
+      && sf_buffer_download (f->dev, mask, 0, h_m, plane * 4, error);
+  if (ok) {
+    *out_error = masked_mse (h_cur, h_wo, h_m, plane, &k);
+    if (in_error)
+      *in_error = masked_mse (h_in, h_wi, h_m, plane, &k);
+    if (kept)
+      *kept = k / plane;
+  }
+out:
+  sf_cmd_free (f->dev, cb);
+  sf_buffer_free (f->dev, wo);
+  sf_buffer_free (f->dev, wi);
+  sf_buffer_free (f->dev, mask);
+  g_free (h_wo);
+  g_free (h_wi);
+  g_free (h_cur);
+  g_free (h_in);
+  g_free (h_m);
+  return ok;
 }

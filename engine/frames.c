@@ -5,7 +5,9 @@
  * (frame_in.comp); the result goes back the same way (frame_out.comp).
  * Between consecutive content frames, mask.comp measures the change (for
  * scene cuts) and builds the temporal mask; the warm start and the
- * temporal target are the previous result (Ruder et al. without flow).
+ * temporal target are the previous result (warm-start previous), or the
+ * previous result warped along the optical flow (flow.c) with the
+ * flow's consistency as the mask (warm-start flow, Ruder et al.).
  */
 #include <string.h>
 
@@ -130,6 +132,7 @@ sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
   st->content = t;
   st->has_prev_content = st->has_content && !st->sequence_reset;
   st->sequence_reset = FALSE;
+  st->in_frame = TRUE;
 
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
@@ -165,7 +168,10 @@ void
 sf_stylizer_reset_sequence (SfStylizer *st)
 {
   st->has_prev_content = FALSE;
-  st->sequence_reset = TRUE;
+  /* between frames (a flush, a seek) the next frame has no predecessor;
+   * inside a frame (a scene cut) this frame starts the sequence and is
+   * the next one's predecessor */
+  st->sequence_reset = !st->in_frame;
   st->has_prev_result = FALSE;
   st->temporal_active = FALSE;
   st->content_change = -1.0;
@@ -185,16 +191,57 @@ copy_buffer (SfStylizer * st, SfBuffer * src, SfBuffer * dst, GError ** error)
   return sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error);
 }
 
+/* The flow warm start: flow between the last two content frames, the
+ * previous result warped along it (the temporal target), the consistency
+ * mask, and x = mask * warped + (1 - mask) * content; one submission. */
+static gboolean
+begin_flow (SfStylizer * st, GError ** error)
+{
+  VkCommandBuffer cb;
+  VkDeviceSize bytes;
+
+  if (!st->flow && !(st->flow = sf_flow_new (st->dev, st->w, st->h, error)))
+    return FALSE;
+  if (!st->warped && (!sf_size_floats (st->dev, 3, st->w, st->h, &bytes, error)
+          || !(st->warped = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE,
+                  error))))
+    return FALSE;
+  if (!sf_cmd_begin (st->dev, &cb, error))
+    return FALSE;
+  struct { int32_t n, plane; } pb = { (int32_t) st->n, st->w * st->h };
+  SfBuffer *bb[4] = { st->warped, st->content, st->mask, st->x };
+  if (!sf_flow_record_compute (st->flow, cb, st->content_prev, st->content,
+          error)
+      || !sf_flow_record_warp (st->flow, cb, st->prev_result, 3, st->warped,
+          error)
+      || !sf_flow_record_consistency (st->flow, cb, st->mask, error)
+      || !sf_cmd_dispatch (st->dev, cb, SF_K_BLEND, bb, 4, &pb, sizeof (pb),
+          sf_div_up (st->n, 256), 1, 1, error)) {
+    sf_cmd_free (st->dev, cb);
+    return FALSE;
+  }
+  if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
+    return FALSE;
+  st->temporal_target = st->warped;
+  st->temporal_active = TRUE;
+  return TRUE;
+}
+
 gboolean
 sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
 {
+  gboolean sequence = st->has_prev_result && st->has_prev_content;
+
   if (!st->has_content) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "begin_frame without a content frame");
     return FALSE;
   }
-  st->temporal_active = warm == SF_WARM_PREVIOUS && st->has_prev_result
-      && st->has_prev_content;
+  st->temporal_active = FALSE;
+  if (warm == SF_WARM_FLOW && sequence)
+    return begin_flow (st, error);
+  st->temporal_active = warm == SF_WARM_PREVIOUS && sequence;
+  st->temporal_target = st->prev_result;
   return copy_buffer (st, st->temporal_active ? st->prev_result : st->content,
       st->x, error);
 }
@@ -211,6 +258,7 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
 
   if (!copy_buffer (st, st->x, st->prev_result, error))
     return FALSE;
+  st->in_frame = FALSE;
   st->has_prev_result = TRUE;
   st->temporal_active = FALSE;
   if (!format_info (format, &fi, error)
@@ -243,5 +291,8 @@ sf_stylizer_frames_free (SfStylizer *st)
 {
   sf_buffer_free (st->dev, st->frame);
   sf_buffer_free (st->dev, st->frame_out);
-  st->frame = st->frame_out = NULL;
+  sf_buffer_free (st->dev, st->warped);
+  sf_flow_free (st->flow);
+  st->frame = st->frame_out = st->warped = NULL;
+  st->flow = NULL;
 }

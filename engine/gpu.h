@@ -38,6 +38,7 @@ typedef enum
   SF_K_FLOW_LK,
   SF_K_FLOW_WARP,
   SF_K_FLOW_CONSISTENCY,
+  SF_K_BLEND,
   SF_K_COUNT
 } SfKernelId;
 

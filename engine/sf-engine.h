@@ -147,6 +147,7 @@ typedef enum
 {
   SF_WARM_NONE = 0,             /* start from the content frame */
   SF_WARM_PREVIOUS = 1,         /* start from the previous result */
+  SF_WARM_FLOW = 2,             /* ... warped along the optical flow */
 } SfWarmStart;
 
 /* Uploads a packed 8-bit frame of any size (>= 1 x 1), resamples it on the
@@ -160,14 +161,22 @@ gboolean sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
  * last two content frames; negative when there is no previous frame. */
 double sf_stylizer_get_content_change (SfStylizer *st);
 
-/* Forgets the previous content frame and the previous result (after a
- * flush, seek or scene cut). */
+/* Forgets the previous content frame and the previous result.  Called
+ * between frames (after a flush or seek), the next frame has no
+ * predecessor; called inside a frame (after sf_stylizer_set_content_frame,
+ * at a scene cut), the current frame starts the new sequence and is the
+ * next frame's predecessor. */
 void sf_stylizer_reset_sequence (SfStylizer *st);
 
 /* Prepares the image to optimise for the current frame: from the content
  * frame, or (SF_WARM_PREVIOUS, when there is a previous result) from the
  * previous result, which then also becomes the temporal target with the
- * mask m = exp(-|c_t - c_{t-1}| / 0.05) (per pixel, mean over channels). */
+ * mask m = exp(-|c_t - c_{t-1}| / 0.05) (per pixel, mean over channels).
+ * SF_WARM_FLOW (Ruder et al.): the previous result warped along the
+ * backward optical flow between the content frames, the content frame
+ * where the flow is unreliable (forward-backward inconsistency, motion
+ * boundaries); the warped result is the temporal target and the
+ * consistency (0 or 1) the mask. */
 gboolean sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm,
     GError **error);
 

@@ -314,7 +314,7 @@ record_eval (SfStylizer * st, VkCommandBuffer cb, SfBuffer * x,
           sf_reduce_groups (st->n), 1, 1, error))
     return FALSE;
   if (st->temporal_active
-      && !record_diff (st, cb, x, st->prev_result, grad, st->mask, 2,
+      && !record_diff (st, cb, x, st->temporal_target, grad, st->mask, 2,
           2.0 * w->temporal / (double) st->n, SLOT_TEMPORAL, st->n,
           st->w * st->h, error))
     return FALSE;

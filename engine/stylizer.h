@@ -4,6 +4,7 @@
 #define SF_STYLIZER_H
 
 #include "net.h"
+#include "flow.h"
 
 G_BEGIN_DECLS
 
@@ -46,8 +47,12 @@ struct SfStylizer
   /* video */
   SfBuffer *prev_result;        /* previous stylized frame, planar */
   SfBuffer *mask;               /* temporal mask, one per pixel */
+  SfFlow *flow;                 /* optical flow, made on first use */
+  SfBuffer *warped;             /* previous result warped by the flow */
+  SfBuffer *temporal_target;    /* prev_result or warped */
   gboolean has_prev_content;
   gboolean sequence_reset;      /* the next content frame starts a sequence */
+  gboolean in_frame;            /* between set_content_frame and end_frame */
   gboolean has_prev_result;
   gboolean temporal_active;
   double content_change;

@@ -21,7 +21,8 @@
  * (#GstStyleFilter:processing-size, the longest side, the other one by
  * aspect and at least 16); frames are resampled down to it on the GPU and the
  * result is rendered back up to the frame size.  Each frame starts from the
- * previous result (#GstStyleFilter:warm-start) with a temporal loss, so a
+ * previous result, by default warped along the optical flow between the
+ * input frames (#GstStyleFilter:warm-start) with a temporal loss, so a
  * few iterations per frame are enough and the video does not flicker; the
  * first frame, and the first frame after a scene cut, a flush or a seek,
  * runs #GstStyleFilter:first-iterations instead.
@@ -104,7 +105,7 @@ enum
 #define DEFAULT_PROP_STYLE_WEIGHT 1e3
 #define DEFAULT_PROP_TV_WEIGHT 0.0
 #define DEFAULT_PROP_TEMPORAL_WEIGHT 1e6
-#define DEFAULT_PROP_WARM_START GST_STYLE_FILTER_WARM_START_PREVIOUS
+#define DEFAULT_PROP_WARM_START GST_STYLE_FILTER_WARM_START_FLOW
 #define DEFAULT_PROP_OPTIMIZER GST_STYLE_FILTER_OPTIMIZER_LBFGS
 #define DEFAULT_PROP_LEARNING_RATE 0.0
 #define DEFAULT_PROP_PROCESSING_SIZE 512
@@ -169,6 +170,9 @@ gst_style_filter_warm_start_get_type (void)
         "Start every frame from its content", "none"},
     {GST_STYLE_FILTER_WARM_START_PREVIOUS,
         "Start from the previous result, with the temporal loss", "previous"},
+    {GST_STYLE_FILTER_WARM_START_FLOW,
+          "Start from the previous result warped along the optical flow, "
+          "with the temporal loss", "flow"},
     {0, NULL, NULL},
   };
 
@@ -265,7 +269,7 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_TEMPORAL_WEIGHT,
       g_param_spec_double ("temporal-weight", "Temporal weight",
           "Weight of the temporal loss towards the previous result "
-          "(warm-start=previous only)", 0.0, MAX_WEIGHT,
+          "(warm-start=previous or flow)", 0.0, MAX_WEIGHT,
           DEFAULT_PROP_TEMPORAL_WEIGHT, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_WARM_START,
       g_param_spec_enum ("warm-start", "Warm start",
@@ -782,6 +786,7 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
   iterations = first ? s.first_iterations : s.iterations;
 
   if (!sf_stylizer_begin_frame (filter->stylizer,
+          s.warm_start == GST_STYLE_FILTER_WARM_START_FLOW ? SF_WARM_FLOW :
           s.warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
           SF_WARM_PREVIOUS : SF_WARM_NONE, &err))
     goto engine_error;
@@ -791,7 +796,7 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
   params.weights.style = s.style_weight;
   params.weights.tv = s.tv_weight;
   params.weights.temporal =
-      s.warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
+      s.warm_start != GST_STYLE_FILTER_WARM_START_NONE ?
       s.temporal_weight : 0.0;
   params.optimizer = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
       SF_OPTIMIZER_ADAM : SF_OPTIMIZER_LBFGS;

@@ -24,7 +24,10 @@ G_BEGIN_DECLS
  * GstStyleFilterWarmStart:
  * @GST_STYLE_FILTER_WARM_START_NONE: every frame starts from its content
  * @GST_STYLE_FILTER_WARM_START_PREVIOUS: start from the previous result and
- *   add the temporal loss (default)
+ *   add the temporal loss
+ * @GST_STYLE_FILTER_WARM_START_FLOW: start from the previous result warped
+ *   along the optical flow, the content where the flow is unreliable, and
+ *   add the temporal loss towards the warped result (default)
  *
  * Where the optimisation of a frame starts.
  */
@@ -32,6 +35,7 @@ typedef enum
 {
   GST_STYLE_FILTER_WARM_START_NONE = 0,
   GST_STYLE_FILTER_WARM_START_PREVIOUS = 1,
+  GST_STYLE_FILTER_WARM_START_FLOW = 2,
 } GstStyleFilterWarmStart;
 
 /**

@@ -18,11 +18,14 @@
  *                       background: the disoccluded strip is masked, the
  *                       background and the square's interior are not; the
  *                       mask also against a plain-C check on the same flows
+ *   /flow/record        compute, warp and mask in one command buffer: the
+ *                       same bits as the separate calls
+ *   /flow/still         identical frames, sizes down to 1x1: zero flow,
+ *                       mask all 1
+ *   /flow/params        pyramid depth, parameter and size checks
  *   /flow/cost          sf_flow_compute time at 64x64 and 128x128; with
  *                       -m perf also one stylizer evaluation at both sizes
  */
-#include <stdio.h>
-
 #include "engine-test-util.h"
 #include "flow.h"
 
@@ -204,7 +207,6 @@ typedef struct
   SfFlow *flow;
   SfBuffer *prev, *cur;
   float *fwd, *bwd;
-  double seconds;
 } Run;
 
 /* Computes the flow of a frame pair; downloads both flows. */
@@ -215,21 +217,10 @@ run_flow (Run * r, int w, int h, const float *prev, const float *cur)
   gsize n = (gsize) w * h;
   r->flow = sf_flow_new (dev, w, h, &err);
   g_assert_no_error (err);
-  if (g_getenv ("FLOW_PARAMS")) {   /* TEMP experiments */
-    SfFlowParams p;
-    int ps;
-    sf_flow_params_init (&p);
-    sscanf (g_getenv ("FLOW_PARAMS"), "%d,%f,%d,%f,%f,%d", &p.radius,
-        &p.sigma, &p.iterations, &p.lambda, &p.max_step, &ps);
-    p.presmooth = ps;
-    g_assert_true (sf_flow_set_params (r->flow, &p, &err));
-  }
   r->prev = test_upload (dev, prev, 3 * n);
   r->cur = test_upload (dev, cur, 3 * n);
-  double t0 = now_s ();
   g_assert_true (sf_flow_compute (r->flow, r->prev, r->cur, &err));
   g_assert_no_error (err);
-  r->seconds = now_s () - t0;
   r->fwd = test_download (dev, sf_flow_get_forward (r->flow), 2 * n);
   r->bwd = test_download (dev, sf_flow_get_backward (r->flow), 2 * n);
 }
@@ -250,10 +241,9 @@ run_clear (Run * r)
 /* ---- tests -------------------------------------------------------------- */
 
 static void
-check_motion (const char *what, const Motion * m, guint32 seed, int margin,
-    double *epe_f, double *epe_b)
+check_motion (const char *what, const Motion * m, int w, int h, guint32 seed,
+    int margin, double *epe_f, double *epe_b)
 {
-  int w = SIZE, h = SIZE;
   gsize n = (gsize) w * h;
   Tex *t = g_new (Tex, 1);
   float *prev = g_new (float, 3 * n), *cur = g_new (float, 3 * n);
@@ -265,37 +255,13 @@ check_motion (const char *what, const Motion * m, guint32 seed, int margin,
   make_pair (t, m, w, h, prev, cur, tf, tb);
   run_flow (&r, w, h, prev, cur);
   *epe_f = epe (r.fwd, tf, w, h, margin, &mf);
-  if (g_getenv ("FLOW_DEBUG")) {
-    char *fn = g_strdup_printf ("/tmp/flowwork/%s.pgm", what);
-    FILE *fp = fopen (fn, "wb");
-    fprintf (fp, "P5 %d %d 255\n", 2 * w, h);
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < 2 * w; x++) {
-        gsize k = (gsize) y * w + x % w;
-        double v = x < w ? 0.299 * prev[k] + 0.587 * prev[n + k] + 0.114 * prev[2 * n + k]
-            : 0.5 + 0.1 * hypot (r.fwd[k] - tf[k], r.fwd[n + k] - tf[n + k]);
-        fputc ((int) CLAMP (v * 255, 0, 255), fp);
-      }
-    fclose (fp);
-    g_free (fn);
-  }
-  if (g_getenv ("FLOW_DEBUG"))
-    for (int y = margin; y < h - margin; y++)
-      for (int x = margin; x < w - margin; x++) {
-        gsize k = (gsize) y * w + x;
-        double ex = r.fwd[k] - tf[k], ey = r.fwd[n + k] - tf[n + k];
-        double eb2 = hypot (r.bwd[k] - tb[k], r.bwd[n + k] - tb[n + k]);
-        if (hypot (ex, ey) > 1 || eb2 > 1)
-          g_print ("DBG %d %d f %.2f %.2f b %.2f %.2f\n", x, y, r.fwd[k],
-              r.fwd[n + k], r.bwd[k], r.bwd[n + k]);
-      }
   *epe_b = epe (r.bwd, tb, w, h, margin, &mb);
   float *zero = g_new0 (float, 2 * n);
   z = epe (zero, tf, w, h, margin, NULL);
-  g_test_message ("%s at %dx%d (%d levels, %.0f ms): EPE forward %.3f px "
+  g_test_message ("%s at %dx%d (%d levels): EPE forward %.3f px "
       "(max %.2f), backward %.3f px (max %.2f); zero flow's EPE %.2f px; "
       "interior margin %d px", what, w, h, sf_flow_get_levels (r.flow),
-      r.seconds * 1e3, *epe_f, mf, *epe_b, mb, z, margin);
+      *epe_f, mf, *epe_b, mb, z, margin);
   g_free (zero);
   run_clear (&r);
   g_free (t);
@@ -316,11 +282,18 @@ test_translate (void)
     int margin = (int) ceil (MAX (fabs (m.dx), fabs (m.dy))) + p.radius + 3;
     double ef, eb;
     char *what = g_strdup_printf ("translation (%.2f, %.2f)", m.dx, m.dy);
-    check_motion (what, &m, 100 + i, margin, &ef, &eb);
+    check_motion (what, &m, SIZE, SIZE, 100 + i, margin, &ef, &eb);
     g_free (what);
     g_assert_cmpfloat (ef, <, 0.5);
     g_assert_cmpfloat (eb, <, 0.5);
   }
+  /* odd sizes all the way down the pyramid: 99x73 -> 50x37 -> 25x19 */
+  Motion m = { 2.4, -1.7, 1.0, 0, 0 };
+  double ef, eb;
+  check_motion ("translation (2.40, -1.70)", &m, 99, 73, 103,
+      3 + p.radius + 3, &ef, &eb);
+  g_assert_cmpfloat (ef, <, 0.5);
+  g_assert_cmpfloat (eb, <, 0.5);
 }
 
 static void
@@ -333,7 +306,7 @@ test_zoom (void)
   /* the largest flow, at the corners: 0.05 * c * sqrt 2 = 4.5 px */
   int margin = (int) ceil (0.05 * c) + p.radius + 3;
   double ef, eb;
-  check_motion ("zoom 1.05", &m, 200, margin, &ef, &eb);
+  check_motion ("zoom 1.05", &m, SIZE, SIZE, 200, margin, &ef, &eb);
   g_assert_cmpfloat (ef, <, 0.5);
   g_assert_cmpfloat (eb, <, 0.5);
 }
@@ -711,6 +684,115 @@ test_cost (void)
     sf_vgg_weights_free (wts);
 }
 
+/* compute, warp and mask recorded into one command buffer give the same
+ * bits as the separate calls */
+static void
+test_record (void)
+{
+  GError *err = NULL;
+  int w = 61, h = 47;
+  gsize n = (gsize) w * h;
+  Tex *t = g_new (Tex, 1);
+  float *prev = g_new (float, 3 * n), *cur = g_new (float, 3 * n);
+  float *tf = g_new (float, 2 * n), *tb = g_new (float, 2 * n);
+  Motion m = { -1.6, 2.7, 1.0, 0, 0 };
+  Run r = { 0 };
+
+  tex_init (t, 600, 64);
+  make_pair (t, &m, w, h, prev, cur, tf, tb);
+  run_flow (&r, w, h, prev, cur);
+  SfBuffer *bw = test_upload (dev, NULL, 3 * n), *bm = test_upload (dev, NULL, n);
+  g_assert_true (sf_flow_warp (r.flow, r.prev, 3, bw, &err));
+  g_assert_true (sf_flow_consistency (r.flow, bm, &err));
+  g_assert_no_error (err);
+  float *warp1 = test_download (dev, bw, 3 * n);
+  float *mask1 = test_download (dev, bm, n);
+
+  SfFlow *f2 = sf_flow_new (dev, w, h, &err);
+  g_assert_no_error (err);
+  VkCommandBuffer cb;
+  g_assert_true (sf_cmd_begin (dev, &cb, &err));
+  g_assert_true (sf_flow_record_compute (f2, cb, r.prev, r.cur, &err));
+  g_assert_true (sf_flow_record_warp (f2, cb, r.prev, 3, bw, &err));
+  g_assert_true (sf_flow_record_consistency (f2, cb, bm, &err));
+  g_assert_true (sf_cmd_submit_wait (dev, &cb, 1, TRUE, &err));
+  g_assert_no_error (err);
+  float *fwd2 = test_download (dev, sf_flow_get_forward (f2), 2 * n);
+  float *bwd2 = test_download (dev, sf_flow_get_backward (f2), 2 * n);
+  float *warp2 = test_download (dev, bw, 3 * n);
+  float *mask2 = test_download (dev, bm, n);
+  g_assert_cmpmem (fwd2, 2 * n * 4, r.fwd, 2 * n * 4);
+  g_assert_cmpmem (bwd2, 2 * n * 4, r.bwd, 2 * n * 4);
+  g_assert_cmpmem (warp2, 3 * n * 4, warp1, 3 * n * 4);
+  g_assert_cmpmem (mask2, n * 4, mask1, n * 4);
+  g_test_message ("one submission at %dx%d: EPE forward %.3f px, same bits "
+      "as the separate calls", w, h, epe (fwd2, tf, w, h, 9, NULL));
+
+  /* several passes per level (ping-pong through the spare buffers) */
+  for (int passes = 2; passes <= 3; passes++) {
+    SfFlowParams fp;
+    sf_flow_params_init (&fp);
+    fp.passes = passes;
+    g_assert_true (sf_flow_set_params (f2, &fp, &err));
+    g_assert_true (sf_flow_compute (f2, r.prev, r.cur, &err));
+    g_assert_no_error (err);
+    g_free (fwd2);
+    g_free (bwd2);
+    fwd2 = test_download (dev, sf_flow_get_forward (f2), 2 * n);
+    bwd2 = test_download (dev, sf_flow_get_backward (f2), 2 * n);
+    double ef = epe (fwd2, tf, w, h, 9, NULL), eb = epe (bwd2, tb, w, h, 9, NULL);
+    g_test_message ("%d passes per level: EPE forward %.3f px, backward "
+        "%.3f px", passes, ef, eb);
+    g_assert_cmpfloat (ef, <, 0.5);
+    g_assert_cmpfloat (eb, <, 0.5);
+  }
+
+  /* a frame too small for the flow is an error */
+  SfBuffer *small = test_upload (dev, NULL, 3 * n - 1);
+  g_assert_false (sf_flow_compute (f2, small, r.cur, &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&err);
+
+  sf_buffer_free (dev, small);
+  sf_flow_free (f2);
+  sf_buffer_free (dev, bw);
+  sf_buffer_free (dev, bm);
+  g_free (warp1); g_free (mask1); g_free (fwd2); g_free (bwd2);
+  g_free (warp2); g_free (mask2);
+  run_clear (&r);
+  g_free (t); g_free (prev); g_free (cur); g_free (tf); g_free (tb);
+}
+
+/* identical frames at tiny and odd sizes: zero flow, full mask */
+static void
+test_still (void)
+{
+  const int sizes[][2] = { {1, 1}, {5, 3}, {2, 9}, {16, 16}, {33, 17} };
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    GError *err = NULL;
+    int w = sizes[i][0], h = sizes[i][1];
+    gsize n = (gsize) w * h;
+    float *img = g_new (float, 3 * n);
+    test_fill (img, 3 * n, 70 + i, 0, 1);
+    Run r = { 0 };
+    run_flow (&r, w, h, img, img);
+    SfBuffer *bm = test_upload (dev, NULL, n);
+    g_assert_true (sf_flow_consistency (r.flow, bm, &err));
+    g_assert_no_error (err);
+    float *mask = test_download (dev, bm, n);
+    for (gsize k = 0; k < 2 * n; k++) {
+      g_assert_cmpfloat (r.fwd[k], ==, 0.0f);
+      g_assert_cmpfloat (r.bwd[k], ==, 0.0f);
+    }
+    for (gsize k = 0; k < n; k++)
+      g_assert_cmpfloat (mask[k], ==, 1.0f);
+    sf_buffer_free (dev, bm);
+    g_free (mask);
+    g_free (img);
+    run_clear (&r);
+  }
+}
+
 static void
 test_params (void)
 {
@@ -746,6 +828,8 @@ main (int argc, char **argv)
   g_test_add_func ("/flow/zoom", test_zoom);
   g_test_add_func ("/flow/warp-frame", test_warp_frame);
   g_test_add_func ("/flow/mask", test_mask);
+  g_test_add_func ("/flow/record", test_record);
+  g_test_add_func ("/flow/still", test_still);
   g_test_add_func ("/flow/cost", test_cost);
   int r = g_test_run ();
   sf_device_free (dev);

@@ -165,10 +165,21 @@ test_change (void)
           SF_FORMAT_RGBX, &err));
   g_assert_cmpfloat (fabs (sf_stylizer_get_content_change (st) - 0.2), <,
       1e-5);
+  /* a reset between frames: the next frame has no predecessor */
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_NONE, &err));
+  g_assert_true (sf_stylizer_end_frame (st, a, w * 4, w, h, SF_FORMAT_RGBX,
+          FALSE, &err));
   sf_stylizer_reset_sequence (st);
   g_assert_true (sf_stylizer_set_content_frame (st, b, w * 4, w, h,
           SF_FORMAT_RGBX, &err));
   g_assert_cmpfloat (sf_stylizer_get_content_change (st), <, 0);
+  /* a reset inside a frame (scene cut): this frame precedes the next */
+  sf_stylizer_reset_sequence (st);
+  memset (a, 40, w * h * 4);
+  g_assert_true (sf_stylizer_set_content_frame (st, a, w * 4, w, h,
+          SF_FORMAT_RGBX, &err));
+  g_assert_cmpfloat (fabs (sf_stylizer_get_content_change (st) - 0.2), <,
+      1e-5);
   g_assert_no_error (err);
   g_free (a);
   g_free (b);

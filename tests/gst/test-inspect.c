@@ -79,7 +79,8 @@ GST_START_TEST (test_property_specs)
   p = g_object_class_find_property (klass, "warm-start");
   fail_unless_equals_string (g_type_name (p->value_type),
       "GstStyleFilterWarmStart");
-  fail_unless_equals_int (G_PARAM_SPEC_ENUM (p)->default_value, 1);
+  fail_unless_equals_int (G_PARAM_SPEC_ENUM (p)->default_value,
+      2 /* flow */ );
 
   gst_object_unref (sf);
 }
