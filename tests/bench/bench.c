@@ -33,6 +33,8 @@
 #include <string.h>
 
 #include "sf-engine.h"
+#include "flow.h"
+#include "net.h"
 
 typedef struct
 {
@@ -54,6 +56,7 @@ typedef struct
   double iter_mean;
   int iters_timed;
   double evals_per_iter;
+  double flow_median;           /* warm-start=flow's per-frame work */
 } BenchResult;
 
 /* Per-iteration timestamps recorded by the progress callback. */
@@ -238,6 +241,52 @@ time_iterations (SfStylizer *st, const SfParams *p, const BenchOptions *o,
   return TRUE;
 }
 
+/* The per-frame cost of warm-start=flow: flow both ways between two
+ * frames, the warp of the previous result and the consistency mask, in
+ * one submission, as the stylizer records them. */
+static gboolean
+time_flow (SfDevice *dev, const BenchOptions *o, int w, int h, BenchResult *r,
+    GError **error)
+{
+  gsize n = 3 * (gsize) w * h;
+  float *a = make_image (w, h, 11), *b = make_image (w, h, 12);
+  SfBuffer *ba = sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error);
+  SfBuffer *bb = ba ? sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error) : NULL;
+  SfBuffer *bw = bb ? sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error) : NULL;
+  SfBuffer *bm = bw ? sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error) : NULL;
+  SfFlow *flow = bm ? sf_flow_new (dev, w, h, error) : NULL;
+  double *t = g_new (double, o->warmup + o->iterations);
+  gboolean ok = flow && sf_buffer_upload (dev, ba, 0, a, n * 4, error)
+      && sf_buffer_upload (dev, bb, 0, b, n * 4, error);
+
+  for (int i = 0; ok && i < o->warmup + o->iterations; i++) {
+    VkCommandBuffer cb;
+    double t0 = now_s ();
+    ok = sf_cmd_begin (dev, &cb, error);
+    if (ok && !(sf_flow_record_compute (flow, cb, ba, bb, error)
+            && sf_flow_record_warp (flow, cb, ba, 3, bw, error)
+            && sf_flow_record_consistency (flow, cb, bm, error))) {
+      sf_cmd_free (dev, cb);
+      ok = FALSE;
+    }
+    ok = ok && sf_cmd_submit_wait (dev, &cb, 1, TRUE, error);
+    t[i] = (now_s () - t0) * 1e3;
+  }
+  if (ok) {
+    double mean;
+    summarise (t + o->warmup, o->iterations, &r->flow_median, &mean);
+  }
+  sf_flow_free (flow);
+  sf_buffer_free (dev, ba);
+  sf_buffer_free (dev, bb);
+  sf_buffer_free (dev, bw);
+  sf_buffer_free (dev, bm);
+  g_free (a);
+  g_free (b);
+  g_free (t);
+  return ok;
+}
+
 static gboolean
 bench_size (SfNet *net, const SfParams *p, const BenchOptions *o, int w,
     int h, BenchResult *r, GError **error)
@@ -251,7 +300,8 @@ bench_size (SfNet *net, const SfParams *p, const BenchOptions *o, int w,
   r->height = h;
   ok = prepare (st, w, h, error)
       && time_evaluations (st, p, o, r, error)
-      && time_iterations (st, p, o, r, error);
+      && time_iterations (st, p, o, r, error)
+      && time_flow (net->dev, o, w, h, r, error);
   sf_stylizer_free (st);
   return ok;
 }
@@ -259,8 +309,9 @@ bench_size (SfNet *net, const SfParams *p, const BenchOptions *o, int w,
 static void
 print_table_header (void)
 {
-  printf ("\n%-11s %12s %12s %12s %12s %7s %11s\n", "size", "eval med ms",
-      "eval mean ms", "iter med ms", "iter mean ms", "iters", "evals/iter");
+  printf ("\n%-11s %12s %12s %12s %12s %7s %11s %12s\n", "size",
+      "eval med ms", "eval mean ms", "iter med ms", "iter mean ms", "iters",
+      "evals/iter", "flow med ms");
 }
 
 static void
@@ -269,9 +320,9 @@ print_table_row (const BenchResult *r)
   char size[32];
 
   g_snprintf (size, sizeof size, "%dx%d", r->width, r->height);
-  printf ("%-11s %12.1f %12.1f %12.1f %12.1f %7d %11.2f\n", size,
+  printf ("%-11s %12.1f %12.1f %12.1f %12.1f %7d %11.2f %12.1f\n", size,
       r->eval_median, r->eval_mean, r->iter_median, r->iter_mean,
-      r->iters_timed, r->evals_per_iter);
+      r->iters_timed, r->evals_per_iter, r->flow_median);
   fflush (stdout);
 }
 
@@ -279,9 +330,11 @@ static void
 print_machine_line (const BenchResult *r, const BenchOptions *o)
 {
   printf ("bench size=%dx%d eval_ms=%.3f eval_mean_ms=%.3f iter_ms=%.3f "
-      "iter_mean_ms=%.3f evals_per_iter=%.2f iters=%d optimizer=%s "
-      "pooling=%s\n", r->width, r->height, r->eval_median, r->eval_mean,
-      r->iter_median, r->iter_mean, r->evals_per_iter, r->iters_timed,
+      "iter_mean_ms=%.3f evals_per_iter=%.2f iters=%d flow_ms=%.3f "
+      "flow_per_iter=%.3f optimizer=%s pooling=%s\n", r->width, r->height,
+      r->eval_median, r->eval_mean, r->iter_median, r->iter_mean,
+      r->evals_per_iter, r->iters_timed, r->flow_median,
+      r->iter_median > 0 ? r->flow_median / r->iter_median : 0,
       o->optimizer, o->pooling);
 }
 
