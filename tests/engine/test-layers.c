@@ -1,5 +1,6 @@
 /* test-layers.c - each GPU kernel of the network against the plain-C
- * reference (engine/cpu-ref.c), at even and odd sizes: convolution forward
+ * reference (engine/cpu-ref.c) and its backward against finite
+ * differences of its own forward, at even and odd sizes: convolution forward
  * and input gradient (with the ReLU mask), pooling max/avg forward and
  * backward, the Gram matrix and the style gradient GEMM.  The reference's
  * own backward passes are checked against finite differences in
@@ -170,6 +171,149 @@ test_gram (void)
   check_gram (3, 7);
 }
 
+/* The GPU's own backward against central finite differences of the GPU's
+ * own forward, in fp32: L(x) = sum r * layer(x) for a fixed random r, so
+ * dL/dx = backward(r); the directional derivative along a random d
+ * against (L(x + e d) - L(x - e d)) / 2e, with the sums in double on the
+ * host, e = 0.01.  Outputs that the step could carry across a kink (a
+ * ReLU output below 0.05, a pooling window whose two largest inputs are
+ * closer than 0.05; the step moves an output by about 0.01) get r = 0: there the function is not differentiable at the scale
+ * of the step, and each such crossing alone costs percents.  Relative
+ * error below 1e-3. */
+static double
+layer_objective (int kind, int i, SfBuffer *bx, const float *x, const float *d,
+    double e, gsize nin, int w, int h, const float *r, gsize nout,
+    SfBuffer *bout, float **out_keep)
+{
+  float *xe = g_new (float, nin);
+  GError *err = NULL;
+  for (gsize k = 0; k < nin; k++)
+    xe[k] = (float) (x[k] + e * d[k]);
+  g_assert_true (sf_buffer_upload (fx.dev, bx, 0, xe, nin * 4, &err));
+  if (kind == 0) {
+    struct { int32_t W, H, cin, cout; } pf = { w, h, fx.net->cin[i],
+      fx.net->cout[i] };
+    SfBuffer *b[4] = { bx, fx.net->wfwd[i], fx.net->bias[i], bout };
+    test_dispatch (fx.dev, SF_K_CONV_FWD, b, 4, &pf, sizeof (pf),
+        sf_conv_groups (w, h, pf.cout), 1, 1);
+  } else {
+    struct { int32_t W, H, avg; } pp = { w, h, kind == 2 };
+    SfBuffer *b[2] = { bx, bout };
+    test_dispatch (fx.dev, SF_K_POOL_FWD, b, 2, &pp, sizeof (pp),
+        sf_div_up (w / 2, 8), sf_div_up (h / 2, 8), 5);
+  }
+  float *out = test_download (fx.dev, bout, nout);
+  double s = 0;
+  for (gsize k = 0; k < nout; k++)
+    s += (double) r[k] * out[k];
+  if (out_keep)
+    *out_keep = out;
+  else
+    g_free (out);
+  g_free (xe);
+  return s;
+}
+
+/* r = 0 where a step of the test's size could cross a kink */
+static void
+mask_kinks (int kind, const float *x, const float *out, float *r, int w,
+    int h, gsize nout)
+{
+  if (kind == 0) {
+    for (gsize k = 0; k < nout; k++)
+      if (out[k] < 0.05f)
+        r[k] = 0;
+  } else if (kind == 1) {
+    int wo = w / 2, ho = h / 2;
+    for (int c = 0; c < 5; c++)
+      for (int y = 0; y < ho; y++)
+        for (int xx = 0; xx < wo; xx++) {
+          const float *b = x + ((gsize) c * h + 2 * y) * w + 2 * xx;
+          float v[4] = { b[0], b[1], b[w], b[w + 1] }, m1 = -2, m2 = -2;
+          for (int k = 0; k < 4; k++) {
+            if (v[k] > m1) {
+              m2 = m1;
+              m1 = v[k];
+            } else if (v[k] > m2) {
+              m2 = v[k];
+            }
+          }
+          if (m1 - m2 < 0.05f)
+            r[((gsize) c * ho + y) * wo + xx] = 0;
+        }
+  }
+}
+
+/* kind 0: conv i; 1: max pooling; 2: average pooling (5 channels) */
+static void
+check_fd (int kind, int i, int w, int h)
+{
+  GError *err = NULL;
+  int cin = kind == 0 ? fx.net->cin[i] : 5;
+  int cout = kind == 0 ? fx.net->cout[i] : 5;
+  int ow = kind == 0 ? w : w / 2, oh = kind == 0 ? h : h / 2;
+  gsize nin = (gsize) cin * w * h, nout = (gsize) cout * ow * oh;
+  float *x = g_new (float, nin), *d = g_new (float, nin), *r = g_new (float, nout);
+  float *out0 = NULL;
+  test_fill (x, nin, 31 + i, -1, 1);
+  test_fill (d, nin, 32 + i, -1, 1);
+  test_fill (r, nout, 33 + i, -1, 1);
+  SfBuffer *bx = test_upload (fx.dev, x, nin);
+  SfBuffer *bout = test_upload (fx.dev, NULL, nout);
+  SfBuffer *bg = test_upload (fx.dev, NULL, nin);
+
+  /* the output at x: the kinks to avoid, and the ReLU mask */
+  layer_objective (kind, i, bx, x, d, 0.0, nin, w, h, r, nout, bout, &out0);
+  mask_kinks (kind, x, out0, r, w, h, nout);
+  SfBuffer *br = test_upload (fx.dev, r, nout);
+  if (kind == 0) {
+    struct { int32_t W, H, cin, cout; } pb = { w, h, cout, cin };
+    SfBuffer *b[4] = { br, fx.net->wbwd[i], bout, bg };
+    test_dispatch (fx.dev, SF_K_CONV_BWD, b, 4, &pb, sizeof (pb),
+        sf_conv_groups (w, h, cin), 1, 1);
+  } else {
+    struct { int32_t W, H, avg; } pp = { w, h, kind == 2 };
+    SfBuffer *b[3] = { bx, br, bg };
+    test_dispatch (fx.dev, SF_K_POOL_BWD, b, 3, &pp, sizeof (pp),
+        sf_div_up (w, 8), sf_div_up (h, 8), 5);
+  }
+  float *g = test_download (fx.dev, bg, nin);
+  double an = 0;
+  for (gsize k = 0; k < nin; k++)
+    an += (double) g[k] * d[k];
+  const double e = 1e-2;
+  double lp = layer_objective (kind, i, bx, x, d, e, nin, w, h, r, nout, bout,
+      NULL);
+  double lm = layer_objective (kind, i, bx, x, d, -e, nin, w, h, r, nout, bout,
+      NULL);
+  double fd = (lp - lm) / (2 * e);
+  double rel = fabs (an - fd) / MAX (fabs (fd), 1e-12);
+  g_test_message ("%s %d at %dx%d: analytic %.6g, finite difference %.6g, "
+      "relative error %.1e", kind == 0 ? "conv" : kind == 1 ? "max pool" :
+      "avg pool", i, w, h, an, fd, rel);
+  g_assert_no_error (err);
+  g_assert_cmpfloat (fabs (fd), >, 1e-3);
+  g_assert_cmpfloat (rel, <, 1e-3);
+  SfBuffer *all[] = { bx, bout, br, bg };
+  for (guint k = 0; k < G_N_ELEMENTS (all); k++)
+    sf_buffer_free (fx.dev, all[k]);
+  g_free (x); g_free (d); g_free (r); g_free (g); g_free (out0);
+}
+
+static void
+test_finite_differences (void)
+{
+  const int layers[] = { 0, 1, 4, 12 };
+  for (guint l = 0; l < G_N_ELEMENTS (layers); l++) {
+    check_fd (0, layers[l], 8, 6);
+    check_fd (0, layers[l], 7, 5);
+  }
+  for (int kind = 1; kind <= 2; kind++) {
+    check_fd (kind, 0, 8, 6);
+    check_fd (kind, 0, 7, 5);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -182,6 +326,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/conv", test_conv);
   g_test_add_func ("/layers/pool", test_pool);
   g_test_add_func ("/layers/gram", test_gram);
+  g_test_add_func ("/layers/finite-differences", test_finite_differences);
   int r = g_test_run ();
   sf_net_free (fx.net);
   sf_vgg_weights_free (fx.w);
