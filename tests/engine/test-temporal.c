@@ -125,8 +125,6 @@ test_warm_starts (void)
       " 4 iterations a frame: none %.3f, previous %.3f, flow %.3f; input "
       "clip %.3f", W, H, FRAMES, none * 1e4, prev * 1e4, flow * 1e4,
       in_none * 1e4);
-  g_print ("warp-error none=%.6g previous=%.6g flow=%.6g input=%.6g\n", none,
-      prev, flow, in_none);
   g_assert_cmpfloat (in_none, ==, in_flow);
   g_assert_cmpfloat (flow, <=, 0.5 * none);
   g_assert_cmpfloat (flow, <, prev);
