@@ -177,14 +177,20 @@ sf_stylizer_reset_sequence (SfStylizer *st)
   st->content_change = -1.0;
 }
 
+/* dst = src (image-sized), clamped to [0,1] with clamp01 */
 static gboolean
-copy_buffer (SfStylizer * st, SfBuffer * src, SfBuffer * dst, GError ** error)
+copy_buffer (SfStylizer * st, SfBuffer * src, SfBuffer * dst,
+    gboolean clamp01, GError ** error)
 {
   VkCommandBuffer cb;
+  struct { int32_t n; float a, b; int32_t clamp01; } pc = { (int32_t) st->n,
+    1.0f, 0.0f, clamp01 };
+  SfBuffer *b[2] = { src, dst };
 
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
-  if (!sf_record_axpby (st->dev, cb, 1.0, src, 0.0, dst, st->n, error)) {
+  if (!sf_cmd_dispatch (st->dev, cb, SF_K_AXPBY, b, 2, &pc, sizeof (pc),
+          sf_div_up (st->n, 256), 1, 1, error)) {
     sf_cmd_free (st->dev, cb);
     return FALSE;
   }
@@ -243,7 +249,7 @@ sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
   st->temporal_active = warm == SF_WARM_PREVIOUS && sequence;
   st->temporal_target = st->prev_result;
   return copy_buffer (st, st->temporal_active ? st->prev_result : st->content,
-      st->x, error);
+      st->x, FALSE, error);
 }
 
 gboolean
@@ -256,7 +262,8 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
   VkCommandBuffer cb;
   int row, preserve = 0;
 
-  if (!copy_buffer (st, st->x, st->prev_result, error))
+  /* what the next frame starts from and is held to is what was shown */
+  if (!copy_buffer (st, st->x, st->prev_result, TRUE, error))
     return FALSE;
   st->in_frame = FALSE;
   st->has_prev_result = TRUE;

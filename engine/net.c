@@ -296,7 +296,8 @@ gboolean
 sf_record_axpby (SfDevice *dev, VkCommandBuffer cb, double a, SfBuffer *x,
     double b, SfBuffer *y, guint64 n, GError **error)
 {
-  struct { int32_t n; float a, b; } pc = { (int32_t) n, (float) a, (float) b };
+  struct { int32_t n; float a, b; int32_t clamp01; } pc = { (int32_t) n,
+    (float) a, (float) b, 0 };
   SfBuffer *bufs[2] = { x ? x : y, y };
 
   return sf_cmd_dispatch (dev, cb, SF_K_AXPBY, bufs, 2, &pc, sizeof (pc),

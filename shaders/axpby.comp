@@ -1,5 +1,6 @@
 // axpby.comp - y = a * x + b * y (copy: a 1, b 0; scale: x = y, a 0;
-// zero: a 0, b 0).  A zero coefficient's operand is not read, so NaN or
+// zero: a 0, b 0), clamped to [0,1] when clamp01 is set (the previous
+// result kept for the next video frame, so that long runs cannot drift).  A zero coefficient's operand is not read, so NaN or
 // uninitialised memory there does not leak in.
 #version 450
 
@@ -12,6 +13,7 @@ layout (push_constant) uniform P {
   int n;
   float a;
   float b;
+  int clamp01;
 } p;
 
 void
@@ -25,5 +27,5 @@ main ()
     r += p.a * x[i];
   if (p.b != 0.0)
     r += p.b * y[i];
-  y[i] = r;
+  y[i] = p.clamp01 != 0 ? clamp (r, 0.0, 1.0) : r;
 }

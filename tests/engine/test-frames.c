@@ -270,6 +270,35 @@ test_preserve_colors (void)
   sf_stylizer_free (st);
 }
 
+/* The result kept for the next frame is clamped to [0,1], as shown, so
+ * that long runs cannot drift out of range. */
+static void
+test_no_drift (void)
+{
+  GError *err = NULL;
+  const int w = 16, h = 16;
+  SfStylizer *st = new_stylizer (w, h);
+  guint8 *f = make_frame (w, h, 4, w * 4, 8);
+  float *x = g_new (float, 3 * w * h), *kept = g_new (float, 3 * w * h);
+  for (int i = 0; i < 3 * w * h; i++)
+    x[i] = (i % 3 == 0) ? 1.7f : (i % 3 == 1) ? -0.6f : 0.25f;
+  g_assert_true (sf_stylizer_set_content_frame (st, f, w * 4, w, h,
+          SF_FORMAT_RGBA, &err));
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_PREVIOUS, &err));
+  g_assert_true (sf_stylizer_set_image (st, x, &err));
+  g_assert_true (sf_stylizer_end_frame (st, f, w * 4, w, h, SF_FORMAT_RGBA,
+          FALSE, &err));
+  g_assert_true (sf_buffer_download (dev, st->prev_result, 0, kept,
+          3 * w * h * 4, &err));
+  g_assert_no_error (err);
+  for (int i = 0; i < 3 * w * h; i++)
+    g_assert_cmpfloat (kept[i], ==, CLAMP (x[i], 0.0f, 1.0f));
+  g_free (x);
+  g_free (kept);
+  g_free (f);
+  sf_stylizer_free (st);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -284,6 +313,7 @@ main (int argc, char **argv)
   g_test_add_func ("/frames/change", test_change);
   g_test_add_func ("/frames/warm-start", test_warm_start);
   g_test_add_func ("/frames/preserve-colors", test_preserve_colors);
+  g_test_add_func ("/frames/no-drift", test_no_drift);
   int r = g_test_run ();
   sf_net_free (net);
   sf_vgg_weights_free (wts);
