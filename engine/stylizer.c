@@ -50,6 +50,7 @@ sf_stylizer_new (SfNet *net, int width, int height, GError **error)
   st->h = height;
   st->n = 3 * (guint64) width * height;
   st->content_change = -1.0;
+  st->vec_pool = g_ptr_array_new ();
   if (!(st->acts = sf_acts_new (net, width, height, error)))
     goto fail;
   if (!(st->x = new_floats (st, 3, width, height, error))
@@ -97,6 +98,10 @@ sf_stylizer_free (SfStylizer *st)
   dev = st->dev;
   sf_stylizer_frames_free (st);
   sf_acts_free (st->net, st->acts);
+  for (guint i = 0; st->vec_pool && i < st->vec_pool->len; i++)
+    sf_buffer_free (dev, g_ptr_array_index (st->vec_pool, i));
+  if (st->vec_pool)
+    g_ptr_array_free (st->vec_pool, TRUE);
   SfBuffer *bufs[] = { st->x, st->grad, st->content, st->content_prev,
     st->prev_result, st->mask, st->target, st->ga, st->gb, st->partials,
     st->zero
@@ -407,10 +412,16 @@ typedef struct
   gpointer user_data;
 } OptCtx;
 
+/* The optimisers' vectors come from a pool kept by the stylizer, so that a
+ * video allocates them once, not at every frame. */
 static SfVec *
 gv_new (gpointer ctx, GError ** error)
 {
   OptCtx *c = ctx;
+  GPtrArray *pool = c->st->vec_pool;
+
+  if (pool->len > 0)
+    return g_ptr_array_steal_index_fast (pool, pool->len - 1);
   return (SfVec *) new_floats (c->st, 3, c->st->w, c->st->h, error);
 }
 
@@ -418,7 +429,8 @@ static void
 gv_free (gpointer ctx, SfVec * v)
 {
   OptCtx *c = ctx;
-  sf_buffer_free (c->st->dev, (SfBuffer *) v);
+  if (v)
+    g_ptr_array_add (c->st->vec_pool, v);
 }
 
 static gboolean

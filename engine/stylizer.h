@@ -61,6 +61,7 @@ struct SfStylizer
   int frame_w, frame_h, frame_row;
   SfPixelFormat frame_format;
   int evals;
+  GPtrArray *vec_pool;          /* image-sized optimiser vectors, reused */
 };
 
 /* stylizer.c: recomputes the content target from st->content. */
