@@ -50,16 +50,6 @@ groups_for (guint64 n)
   return MIN (MAX (sf_div_up (n, GROUP), 1u), MAX_GROUPS);
 }
 
-static SfBuffer *
-new_floats (SfDevice * dev, gsize a, gsize b, gsize c, GError ** error)
-{
-  VkDeviceSize bytes;
-
-  if (!sf_size_floats (dev, a, b, c, &bytes, error))
-    return NULL;
-  return sf_buffer_new (dev, bytes, SF_MEM_DEVICE, error);
-}
-
 /* Level sizes for the current min_size; buffers for up to MAX_LEVELS are
  * allocated once as needed. */
 static gboolean
@@ -81,11 +71,11 @@ plan_levels (SfFlow * f, GError ** error)
   for (int l = 0; l < n; l++) {
     if (f->grey[l])
       continue;
-    if (!(f->grey[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
-        || !(f->fwd[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
-        || !(f->bwd[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
-        || !(f->tmp_f[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
-        || !(f->tmp_b[l] = new_floats (f->dev, 2, f->lw[l], f->lh[l], error)))
+    if (!(f->grey[l] = sf_buffer_new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->fwd[l] = sf_buffer_new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->bwd[l] = sf_buffer_new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->tmp_f[l] = sf_buffer_new_floats (f->dev, 2, f->lw[l], f->lh[l], error))
+        || !(f->tmp_b[l] = sf_buffer_new_floats (f->dev, 2, f->lw[l], f->lh[l], error)))
       return FALSE;
   }
   return TRUE;
@@ -367,9 +357,9 @@ sf_flow_warp_error (SfFlow *f, SfBuffer *in_prev, SfBuffer *in_cur,
   gboolean ok = FALSE;
   double k = 0.0;
 
-  if (!(wo = sf_buffer_new (f->dev, 3 * plane * 4, SF_MEM_DEVICE, error))
-      || !(wi = sf_buffer_new (f->dev, 3 * plane * 4, SF_MEM_DEVICE, error))
-      || !(mask = sf_buffer_new (f->dev, plane * 4, SF_MEM_DEVICE, error))
+  if (!(wo = sf_buffer_new_floats (f->dev, 3, f->w, f->h, error))
+      || !(wi = sf_buffer_new_floats (f->dev, 3, f->w, f->h, error))
+      || !(mask = sf_buffer_new_floats (f->dev, 1, f->w, f->h, error))
       || !sf_cmd_begin (f->dev, &cb, error))
     goto out;
   if (!sf_flow_record_compute (f, cb, in_prev, in_cur, error)

@@ -183,14 +183,10 @@ copy_buffer (SfStylizer * st, SfBuffer * src, SfBuffer * dst,
     gboolean clamp01, GError ** error)
 {
   VkCommandBuffer cb;
-  struct { int32_t n; float a, b; int32_t clamp01; } pc = { (int32_t) st->n,
-    1.0f, 0.0f, clamp01 };
-  SfBuffer *b[2] = { src, dst };
 
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
-  if (!sf_cmd_dispatch (st->dev, cb, SF_K_AXPBY, b, 2, &pc, sizeof (pc),
-          sf_div_up (st->n, 256), 1, 1, error)) {
+  if (!sf_record_copy (st->dev, cb, src, dst, st->n, clamp01, error)) {
     sf_cmd_free (st->dev, cb);
     return FALSE;
   }
@@ -204,13 +200,11 @@ static gboolean
 begin_flow (SfStylizer * st, GError ** error)
 {
   VkCommandBuffer cb;
-  VkDeviceSize bytes;
 
   if (!st->flow && !(st->flow = sf_flow_new (st->dev, st->w, st->h, error)))
     return FALSE;
-  if (!st->warped && (!sf_size_floats (st->dev, 3, st->w, st->h, &bytes, error)
-          || !(st->warped = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE,
-                  error))))
+  if (!st->warped && !(st->warped = sf_buffer_new_floats (st->dev, 3, st->w,
+              st->h, error)))
     return FALSE;
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;

@@ -172,6 +172,17 @@ vkfail:
   return NULL;
 }
 
+SfBuffer *
+sf_buffer_new_floats (SfDevice *dev, gsize a, gsize b, gsize c,
+    GError **error)
+{
+  VkDeviceSize bytes;
+
+  if (!sf_size_floats (dev, a, b, c, &bytes, error))
+    return NULL;
+  return sf_buffer_new (dev, bytes, SF_MEM_DEVICE, error);
+}
+
 void
 sf_buffer_free (SfDevice *dev, SfBuffer *b)
 {

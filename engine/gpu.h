@@ -89,6 +89,9 @@ gboolean sf_size_floats (const SfDevice *dev, gsize a, gsize b, gsize c,
 
 SfBuffer *sf_buffer_new (SfDevice *dev, VkDeviceSize size, SfMemKind kind,
     GError **error);
+/* A device buffer of a x b x c floats, size-checked (sf_size_floats). */
+SfBuffer *sf_buffer_new_floats (SfDevice *dev, gsize a, gsize b, gsize c,
+    GError **error);
 void sf_buffer_free (SfDevice *dev, SfBuffer *buf);
 gboolean sf_buffer_upload (SfDevice *dev, SfBuffer *buf, VkDeviceSize offset,
     const void *data, VkDeviceSize size, GError **error);

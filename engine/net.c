@@ -292,14 +292,28 @@ sf_partials_fold (SfBuffer *partials, int slot, guint64 n, gboolean absmax)
   return s;
 }
 
-gboolean
-sf_record_axpby (SfDevice *dev, VkCommandBuffer cb, double a, SfBuffer *x,
-    double b, SfBuffer *y, guint64 n, GError **error)
+static gboolean
+record_axpby (SfDevice * dev, VkCommandBuffer cb, double a, SfBuffer * x,
+    double b, SfBuffer * y, guint64 n, gboolean clamp01, GError ** error)
 {
   struct { int32_t n; float a, b; int32_t clamp01; } pc = { (int32_t) n,
-    (float) a, (float) b, 0 };
+    (float) a, (float) b, clamp01 };
   SfBuffer *bufs[2] = { x ? x : y, y };
 
   return sf_cmd_dispatch (dev, cb, SF_K_AXPBY, bufs, 2, &pc, sizeof (pc),
       sf_div_up (n, 256), 1, 1, error);
+}
+
+gboolean
+sf_record_axpby (SfDevice *dev, VkCommandBuffer cb, double a, SfBuffer *x,
+    double b, SfBuffer *y, guint64 n, GError **error)
+{
+  return record_axpby (dev, cb, a, x, b, y, n, FALSE, error);
+}
+
+gboolean
+sf_record_copy (SfDevice *dev, VkCommandBuffer cb, SfBuffer *src,
+    SfBuffer *dst, guint64 n, gboolean clamp01, GError **error)
+{
+  return record_axpby (dev, cb, 1.0, src, 0.0, dst, n, clamp01, error);
 }

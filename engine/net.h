@@ -86,6 +86,9 @@ double sf_partials_fold (SfBuffer *partials, int slot, guint64 n,
     gboolean absmax);
 
 /* Records y = a x + b y over n floats. */
+/* Records dst = src over n floats, clamped to [0,1] with clamp01. */
+gboolean sf_record_copy (SfDevice *dev, VkCommandBuffer cb, SfBuffer *src,
+    SfBuffer *dst, guint64 n, gboolean clamp01, GError **error);
 gboolean sf_record_axpby (SfDevice *dev, VkCommandBuffer cb, double a,
     SfBuffer *x, double b, SfBuffer *y, guint64 n, GError **error);
 

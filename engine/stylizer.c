@@ -28,16 +28,6 @@ sf_params_init (SfParams *p)
   p->history = 20;
 }
 
-static SfBuffer *
-new_floats (SfStylizer * st, gsize a, gsize b, gsize c, GError ** error)
-{
-  VkDeviceSize bytes;
-
-  if (!sf_size_floats (st->dev, a, b, c, &bytes, error))
-    return NULL;
-  return sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error);
-}
-
 SfStylizer *
 sf_stylizer_new (SfNet *net, int width, int height, GError **error)
 {
@@ -53,21 +43,21 @@ sf_stylizer_new (SfNet *net, int width, int height, GError **error)
   st->vec_pool = g_ptr_array_new ();
   if (!(st->acts = sf_acts_new (net, width, height, error)))
     goto fail;
-  if (!(st->x = new_floats (st, 3, width, height, error))
-      || !(st->grad = new_floats (st, 3, width, height, error))
-      || !(st->content = new_floats (st, 3, width, height, error))
-      || !(st->content_prev = new_floats (st, 3, width, height, error))
-      || !(st->prev_result = new_floats (st, 3, width, height, error))
-      || !(st->mask = new_floats (st, 1, width, height, error)))
+  if (!(st->x = sf_buffer_new_floats (st->dev, 3, width, height, error))
+      || !(st->grad = sf_buffer_new_floats (st->dev, 3, width, height, error))
+      || !(st->content = sf_buffer_new_floats (st->dev, 3, width, height, error))
+      || !(st->content_prev = sf_buffer_new_floats (st->dev, 3, width, height, error))
+      || !(st->prev_result = sf_buffer_new_floats (st->dev, 3, width, height, error))
+      || !(st->mask = sf_buffer_new_floats (st->dev, 1, width, height, error)))
     goto fail;
   bytes = st->acts->act[SF_CONTENT_CONV]->size;
   if (!(st->target = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error)))
     goto fail;
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
     int c = net->cout[sf_style_convs[l]];
-    if (!(st->style_gram[l] = new_floats (st, c, c, 1, error))
-        || !(st->gram[l] = new_floats (st, c, c, 1, error))
-        || !(st->gdiff[l] = new_floats (st, c, c, 1, error)))
+    if (!(st->style_gram[l] = sf_buffer_new_floats (st->dev, c, c, 1, error))
+        || !(st->gram[l] = sf_buffer_new_floats (st->dev, c, c, 1, error))
+        || !(st->gdiff[l] = sf_buffer_new_floats (st->dev, c, c, 1, error)))
       goto fail;
   }
   bytes = MAX (st->acts->max_act_bytes, st->n * sizeof (float));
@@ -98,10 +88,9 @@ sf_stylizer_free (SfStylizer *st)
   dev = st->dev;
   sf_stylizer_frames_free (st);
   sf_acts_free (st->net, st->acts);
-  for (guint i = 0; st->vec_pool && i < st->vec_pool->len; i++)
+  for (guint i = 0; i < st->vec_pool->len; i++)
     sf_buffer_free (dev, g_ptr_array_index (st->vec_pool, i));
-  if (st->vec_pool)
-    g_ptr_array_free (st->vec_pool, TRUE);
+  g_ptr_array_free (st->vec_pool, TRUE);
   SfBuffer *bufs[] = { st->x, st->grad, st->content, st->content_prev,
     st->prev_result, st->mask, st->target, st->ga, st->gb, st->partials,
     st->zero
@@ -188,12 +177,10 @@ sf_stylizer_set_style (SfStylizer *st, const float *rgb, int width,
   SfBuffer *img = NULL;
   VkCommandBuffer cb = VK_NULL_HANDLE;
   gboolean ok = FALSE;
-  VkDeviceSize bytes;
 
   if (!(a = sf_acts_new (st->net, width, height, error)))
     return FALSE;
-  if (!sf_size_floats (st->dev, 3, width, height, &bytes, error)
-      || !(img = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error))
+  if (!(img = sf_buffer_new_floats (st->dev, 3, width, height, error))
       || !sf_buffer_upload (st->dev, img, 0, rgb,
           3 * (gsize) width * height * sizeof (float), error)
       || !sf_cmd_begin (st->dev, &cb, error))
@@ -422,7 +409,7 @@ gv_new (gpointer ctx, GError ** error)
 
   if (pool->len > 0)
     return g_ptr_array_steal_index_fast (pool, pool->len - 1);
-  return (SfVec *) new_floats (c->st, 3, c->st->w, c->st->h, error);
+  return (SfVec *) sf_buffer_new_floats (c->st->dev, 3, c->st->w, c->st->h, error);
 }
 
 static void
