@@ -250,10 +250,10 @@ time_flow (SfDevice *dev, const BenchOptions *o, int w, int h, BenchResult *r,
 {
   gsize n = 3 * (gsize) w * h;
   float *a = make_image (w, h, 11), *b = make_image (w, h, 12);
-  SfBuffer *ba = sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error);
-  SfBuffer *bb = ba ? sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error) : NULL;
-  SfBuffer *bw = bb ? sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error) : NULL;
-  SfBuffer *bm = bw ? sf_buffer_new (dev, n * 4, SF_MEM_DEVICE, error) : NULL;
+  SfBuffer *ba = sf_buffer_new_floats (dev, 3, w, h, error);
+  SfBuffer *bb = ba ? sf_buffer_new_floats (dev, 3, w, h, error) : NULL;
+  SfBuffer *bw = bb ? sf_buffer_new_floats (dev, 3, w, h, error) : NULL;
+  SfBuffer *bm = bw ? sf_buffer_new_floats (dev, 1, w, h, error) : NULL;
   SfFlow *flow = bm ? sf_flow_new (dev, w, h, error) : NULL;
   double *t = g_new (double, o->warmup + o->iterations);
   gboolean ok = flow && sf_buffer_upload (dev, ba, 0, a, n * 4, error)
