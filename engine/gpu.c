@@ -12,9 +12,12 @@
 
 #include "conv_fwd.spv.h"
 #include "conv_bwd.spv.h"
+#include "conv_gemm_fwd.spv.h"
+#include "conv_gemm_bwd.spv.h"
 #include "pool_fwd.spv.h"
 #include "pool_bwd.spv.h"
 #include "gram.spv.h"
+#include "gram_reduce.spv.h"
 #include "style_grad.spv.h"
 #include "diff.spv.h"
 #include "dot.spv.h"
@@ -45,9 +48,12 @@ typedef struct
 static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_CONV_FWD, sf_spv_conv_fwd, 4),
   K (SF_K_CONV_BWD, sf_spv_conv_bwd, 4),
+  K (SF_K_CONV_GEMM_FWD, sf_spv_conv_gemm_fwd, 5),
+  K (SF_K_CONV_GEMM_BWD, sf_spv_conv_gemm_bwd, 4),
   K (SF_K_POOL_FWD, sf_spv_pool_fwd, 2),
   K (SF_K_POOL_BWD, sf_spv_pool_bwd, 3),
   K (SF_K_GRAM, sf_spv_gram, 2),
+  K (SF_K_GRAM_REDUCE, sf_spv_gram_reduce, 2),
   K (SF_K_STYLE_GRAD, sf_spv_style_grad, 3),
   K (SF_K_DIFF, sf_spv_diff, 5),
   K (SF_K_DOT, sf_spv_dot, 3),

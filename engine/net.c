@@ -1,10 +1,13 @@
 /* net.c - VGG-19 through relu5_1 on the GPU.
  *
  * Uploads the thirteen convolutions twice: packed for the forward kernel
- * (blocks of eight output channels) and flipped 180 degrees with in/out
- * channels swapped for the input-gradient kernel, which is then the same
- * convolution code.  Weights are frozen, so both packings happen once per
- * SfNet.  Also here: the per-size activation buffers and the small
+ * and flipped 180 degrees with in/out channels swapped for the
+ * input-gradient kernel, which is then the same convolution code.  Two
+ * kernels exist (SfConvImpl): conv3x3.comp, direct, in blocks of eight
+ * output channels, and conv_gemm.comp, an implicit GEMM over shared-memory
+ * tiles of 64 channels x 8x8 pixels that also fuses the 2x2 pooling; each
+ * layer's weights are packed for the kernel that records it.  Weights are
+ * frozen, so the packing happens once per SfNet.  Also here: the per-size activation buffers and the small
  * reduction and vector helpers the stylizer records.
  */
 #include <string.h>
@@ -24,37 +27,51 @@ sf_net_pool_after (int i)
   return i == 1 || i == 3 || i == 7 || i == 11;
 }
 
-/* packed[((ob * cin + ci) * 9 + t) * 8 + j] = w[(ob*8+j)][ci][t] */
-static float *
-pack_forward (const float *w, int cin, int cout, gsize *n_out)
+/* The kernels' weight k[o][i][t] (o: the kernel's output channel, i: its
+ * input channel, t: tap).  Forward: w[o][i][t].  The input gradient
+ * convolves the upstream gradient (cout channels) into cin channels with
+ * the forward weights flipped 180 degrees: k[o][i][t] = w[i][o][8 - t]. */
+static float
+kernel_weight (const float *w, int cin, gboolean bwd, int o, int i, int t)
 {
-  int blocks = (cout + 7) / 8;
-  gsize n = (gsize) blocks * cin * 9 * 8;
+  if (!bwd)
+    return w[((gsize) o * cin + i) * 9 + t];
+  return w[((gsize) i * cin + o) * 9 + (8 - t)];
+}
+
+/* conv3x3.comp: p[((o / 8 * kin + i) * 9 + t) * 8 + o % 8] */
+static float *
+pack_direct (const float *w, int cin, int cout, gboolean bwd, gsize *n_out)
+{
+  int kin = bwd ? cout : cin, kout = bwd ? cin : cout;
+  gsize n = (gsize) sf_div_up (kout, 8) * kin * 9 * 8;
   float *p = g_new0 (float, n);
 
-  for (int co = 0; co < cout; co++)
-    for (int ci = 0; ci < cin; ci++)
+  for (int o = 0; o < kout; o++)
+    for (int i = 0; i < kin; i++)
       for (int t = 0; t < 9; t++)
-        p[(((gsize) (co / 8) * cin + ci) * 9 + t) * 8 + co % 8] =
-            w[((gsize) co * cin + ci) * 9 + t];
+        p[(((gsize) (o / 8) * kin + i) * 9 + t) * 8 + o % 8] =
+            kernel_weight (w, cin, bwd, o, i, t);
   *n_out = n;
   return p;
 }
 
-/* The backward kernel convolves the gradient (cout channels) into cin
- * channels with w'[ci][co][t] = w[co][ci][8 - t]. */
+/* conv_gemm.comp: blocks of 64 output channels by chunks of 8 input
+ * channels, p[(((o / 64) * nchunk + i / 8) * 72 + (i % 8) * 9 + t) * 64
+ * + o % 64], zero-padded. */
 static float *
-pack_backward (const float *w, int cin, int cout, gsize *n_out)
+pack_gemm (const float *w, int cin, int cout, gboolean bwd, gsize *n_out)
 {
-  int blocks = (cin + 7) / 8;
-  gsize n = (gsize) blocks * cout * 9 * 8;
+  int kin = bwd ? cout : cin, kout = bwd ? cin : cout;
+  int nchunk = sf_div_up (kin, 8);
+  gsize n = (gsize) sf_div_up (kout, 64) * nchunk * 72 * 64;
   float *p = g_new0 (float, n);
 
-  for (int ci = 0; ci < cin; ci++)
-    for (int co = 0; co < cout; co++)
+  for (int o = 0; o < kout; o++)
+    for (int i = 0; i < kin; i++)
       for (int t = 0; t < 9; t++)
-        p[(((gsize) (ci / 8) * cout + co) * 9 + t) * 8 + ci % 8] =
-            w[((gsize) co * cin + ci) * 9 + (8 - t)];
+        p[(((gsize) (o / 64) * nchunk + i / 8) * 72 + (i % 8) * 9 + t) * 64
+            + o % 64] = kernel_weight (w, cin, bwd, o, i, t);
   *n_out = n;
   return p;
 }
@@ -72,18 +89,71 @@ upload_new (SfDevice * dev, const float *data, gsize n, GError ** error)
   return b;
 }
 
+static SfConvImpl
+resolve_impl (SfDevice * dev, SfConvImpl impl)
+{
+  const char *env = g_getenv ("STYLEFILTER_CONV");
+
+  if (impl != SF_CONV_AUTO)
+    return impl;
+  if (env && g_ascii_strcasecmp (env, "direct") == 0)
+    return SF_CONV_DIRECT;
+  if (env && g_ascii_strcasecmp (env, "gemm") == 0)
+    return SF_CONV_GEMM;
+  /* On a CPU device (lavapipe) shared memory is ordinary memory reached by
+   * per-lane gathers and every barrier splits the shader into coroutines:
+   * there the direct kernel measured 1.6x faster (tests/bench, 128x128).
+   * GPUs get the tiled kernel. */
+  return dev->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ?
+      SF_CONV_DIRECT : SF_CONV_GEMM;
+}
+
+/* Packs and uploads conv i's weights for the kernel each direction uses. */
+static gboolean
+upload_conv (SfNet * net, int i, const SfConvWeights * c, GError ** error)
+{
+  for (int bwd = 0; bwd < 2; bwd++) {
+    int kout = bwd ? c->cin : c->cout;
+    gboolean gemm = net->impl == SF_CONV_GEMM && kout >= 64;
+    gsize n;
+    float *p = gemm ? pack_gemm (c->weight, c->cin, c->cout, bwd, &n)
+        : pack_direct (c->weight, c->cin, c->cout, bwd, &n);
+    SfBuffer *b = upload_new (net->dev, p, n, error);
+
+    g_free (p);
+    if (!b)
+      return FALSE;
+    if (bwd) {
+      net->wbwd[i] = b;
+      net->bwd_gemm[i] = gemm;
+    } else {
+      net->wfwd[i] = b;
+      net->fwd_gemm[i] = gemm;
+    }
+  }
+  return TRUE;
+}
+
 SfNet *
 sf_net_new (SfDevice *dev, const SfVggWeights *weights, SfPooling pooling,
     GError **error)
+{
+  return sf_net_new_with_impl (dev, weights, pooling, SF_CONV_AUTO, error);
+}
+
+SfNet *
+sf_net_new_with_impl (SfDevice *dev, const SfVggWeights *weights,
+    SfPooling pooling, SfConvImpl impl, GError **error)
 {
   SfNet *net = g_new0 (SfNet, 1);
 
   net->dev = dev;
   net->pooling = pooling;
+  net->impl = resolve_impl (dev, impl);
+  g_debug ("convolution kernels: %s", net->impl == SF_CONV_GEMM ?
+      "implicit GEMM (conv_gemm)" : "direct (conv3x3)");
   for (int i = 0; i < SF_VGG_NUM_CONVS; i++) {
     const SfConvWeights *c = &weights->conv[i];
-    gsize n;
-    float *p;
 
     if (c->cin != sf_vgg_conv_cin (i) || c->cout != sf_vgg_conv_cout (i)) {
       g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
@@ -93,15 +163,7 @@ sf_net_new (SfDevice *dev, const SfVggWeights *weights, SfPooling pooling,
     }
     net->cin[i] = c->cin;
     net->cout[i] = c->cout;
-    p = pack_forward (c->weight, c->cin, c->cout, &n);
-    net->wfwd[i] = upload_new (dev, p, n, error);
-    g_free (p);
-    if (!net->wfwd[i])
-      goto fail;
-    p = pack_backward (c->weight, c->cin, c->cout, &n);
-    net->wbwd[i] = upload_new (dev, p, n, error);
-    g_free (p);
-    if (!net->wbwd[i])
+    if (!upload_conv (net, i, c, error))
       goto fail;
     net->bias[i] = upload_new (dev, c->bias, c->cout, error);
     if (!net->bias[i])
@@ -133,6 +195,7 @@ sf_acts_new (SfNet *net, int w, int h, GError **error)
   SfActs *a = g_new0 (SfActs, 1);
   VkDeviceSize bytes;
   int cw = w, chh = h;
+  guint64 part_floats = 0;
 
   if (w < 16 || h < 16) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
@@ -146,8 +209,14 @@ sf_acts_new (SfNet *net, int w, int h, GError **error)
       || !(a->norm = sf_buffer_new (net->dev, bytes, SF_MEM_DEVICE, error)))
     goto fail;
   for (int i = 0; i < SF_VGG_NUM_CONVS; i++) {
+    guint64 parts;
+
     a->cw[i] = cw;
     a->ch[i] = chh;
+    /* Gram scratch: the largest over the layers (C <= 512, splits <= 64) */
+    parts = sf_gram_splits ((guint64) cw * chh);
+    if (parts > 1)
+      part_floats = MAX (part_floats, parts * net->cout[i] * net->cout[i]);
     if (!sf_size_floats (net->dev, net->cout[i], cw, chh, &bytes, error)
         || !(a->act[i] = sf_buffer_new (net->dev, bytes, SF_MEM_DEVICE,
                 error)))
@@ -162,6 +231,10 @@ sf_acts_new (SfNet *net, int w, int h, GError **error)
         goto fail;
     }
   }
+  if (part_floats > 0
+      && !(a->gram_part = sf_buffer_new_floats (net->dev, part_floats, 1, 1,
+              error)))
+    goto fail;
   return a;
 
 fail:
@@ -175,6 +248,7 @@ sf_acts_free (SfNet *net, SfActs *a)
   if (!a)
     return;
   sf_buffer_free (net->dev, a->norm);
+  sf_buffer_free (net->dev, a->gram_part);
   for (int i = 0; i < SF_VGG_NUM_CONVS; i++) {
     sf_buffer_free (net->dev, a->act[i]);
     sf_buffer_free (net->dev, a->pooled[i]);
@@ -202,37 +276,68 @@ sf_net_record_forward (SfNet *net, VkCommandBuffer cb, SfActs *a,
           sf_div_up (3 * (guint64) pn.plane, 256), 1, 1, error))
     return FALSE;
   for (int i = 0; i <= last && i < SF_VGG_NUM_CONVS; i++) {
-    struct { int32_t W, H, cin, cout; } pc = {
-      a->cw[i], a->ch[i], net->cin[i], net->cout[i] };
-    SfBuffer *b[4] = { conv_input (a, i), net->wfwd[i], net->bias[i],
-      a->act[i] };
-    if (!sf_cmd_dispatch (dev, cb, SF_K_CONV_FWD, b, 4, &pc, sizeof (pc),
-            sf_conv_groups (pc.W, pc.H, pc.cout), 1, 1, error))
+    SfBuffer *pooled = sf_net_pool_after (i) && i < last ? a->pooled[i] : NULL;
+    if (!sf_net_record_conv (net, cb, i, a->cw[i], a->ch[i], conv_input (a, i),
+            a->act[i], pooled, error))
       return FALSE;
-    if (sf_net_pool_after (i) && i < last) {
-      struct { int32_t W, H, avg; } pp = { a->cw[i], a->ch[i],
-        net->pooling == SF_POOL_AVG };
-      SfBuffer *pb[2] = { a->act[i], a->pooled[i] };
-      if (!sf_cmd_dispatch (dev, cb, SF_K_POOL_FWD, pb, 2, &pp, sizeof (pp),
-              sf_div_up (pp.W / 2, 8), sf_div_up (pp.H / 2, 8), net->cout[i],
-              error))
-        return FALSE;
-    }
   }
   return TRUE;
+}
+
+/* conv_gemm.comp's grid: 8x8 pixel tiles by blocks of 64 channels */
+static gboolean
+dispatch_gemm (SfNet * net, VkCommandBuffer cb, gboolean bwd, int w, int h,
+    int cin, int cout, int pool, SfBuffer ** b, GError ** error)
+{
+  struct { int32_t W, H, cin, cout, pool; } pc = { w, h, cin, cout, pool };
+  guint tiles = sf_div_up (w, 8) * sf_div_up (h, 8);
+
+  return sf_cmd_dispatch (net->dev, cb, bwd ? SF_K_CONV_GEMM_BWD :
+      SF_K_CONV_GEMM_FWD, b, bwd ? 4 : 5, &pc, sizeof (pc), tiles,
+      sf_div_up (cout, 64), 1, error);
+}
+
+gboolean
+sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
+    SfBuffer *in, SfBuffer *act, SfBuffer *pooled, GError **error)
+{
+  SfDevice *dev = net->dev;
+  struct { int32_t W, H, cin, cout; } pc = { w, h, net->cin[i], net->cout[i] };
+  struct { int32_t W, H, avg; } pp = { w, h, net->pooling == SF_POOL_AVG };
+  SfBuffer *b[5] = { in, net->wfwd[i], net->bias[i], act,
+    pooled ? pooled : act };
+  SfBuffer *pb[2] = { act, pooled };
+
+  if (net->fwd_gemm[i])
+    return dispatch_gemm (net, cb, FALSE, w, h, pc.cin, pc.cout,
+        pooled ? 1 + pp.avg : 0, b, error);
+  if (!sf_cmd_dispatch (dev, cb, SF_K_CONV_FWD, b, 4, &pc, sizeof (pc),
+          sf_conv_groups (w, h, pc.cout), 1, 1, error))
+    return FALSE;
+  return !pooled || sf_cmd_dispatch (dev, cb, SF_K_POOL_FWD, pb, 2, &pp,
+      sizeof (pp), sf_div_up (w / 2, 8), sf_div_up (h / 2, 8), pc.cout, error);
+}
+
+gboolean
+sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
+    SfBuffer *gout, SfBuffer *act, SfBuffer *gin, GError **error)
+{
+  /* the backward kernel's "cin" is the forward cout and vice versa */
+  struct { int32_t W, H, cin, cout; } pc = { w, h, net->cout[i], net->cin[i] };
+  SfBuffer *b[4] = { gout, net->wbwd[i], act, gin };
+
+  if (net->bwd_gemm[i])
+    return dispatch_gemm (net, cb, TRUE, w, h, pc.cin, pc.cout, 0, b, error);
+  return sf_cmd_dispatch (net->dev, cb, SF_K_CONV_BWD, b, 4, &pc, sizeof (pc),
+      sf_conv_groups (w, h, pc.cout), 1, 1, error);
 }
 
 gboolean
 sf_net_record_conv_backward (SfNet *net, VkCommandBuffer cb, SfActs *a,
     int i, SfBuffer *gout, SfBuffer *gin, GError **error)
 {
-  /* the backward kernel's "cin" is the forward cout and vice versa */
-  struct { int32_t W, H, cin, cout; } pc = {
-    a->cw[i], a->ch[i], net->cout[i], net->cin[i] };
-  SfBuffer *b[4] = { gout, net->wbwd[i], a->act[i], gin };
-
-  return sf_cmd_dispatch (net->dev, cb, SF_K_CONV_BWD, b, 4, &pc, sizeof (pc),
-      sf_conv_groups (pc.W, pc.H, pc.cout), 1, 1, error);
+  return sf_net_record_conv_grad (net, cb, i, a->cw[i], a->ch[i], gout,
+      a->act[i], gin, error);
 }
 
 gboolean
@@ -247,18 +352,45 @@ sf_net_record_pool_backward (SfNet *net, VkCommandBuffer cb, SfActs *a,
       sf_div_up (pp.W, 8), sf_div_up (pp.H, 8), net->cout[i], error);
 }
 
+guint
+sf_gram_splits (guint64 m)
+{
+  return (guint) CLAMP (m / SF_GRAM_PIXELS_PER_SPLIT, 1, SF_GRAM_MAX_SPLITS);
+}
+
+gboolean
+sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f, int c, int m,
+    SfBuffer *part, SfBuffer *g, GError **error)
+{
+  guint splits = sf_gram_splits (m), blocks = sf_div_up (c, 4);
+  float inv_m = 1.0f / (float) m;
+  struct { int32_t C, M; float scale; int32_t kps; } pc = { c, m,
+    splits > 1 ? 1.0f : inv_m, (int32_t) sf_div_up (m, splits) };
+  struct { int32_t n, splits; float scale; } pr = { c * c, (int32_t) splits,
+    inv_m };
+  SfBuffer *b[2] = { f, splits > 1 ? part : g };
+  SfBuffer *br[2] = { part, g };
+
+  if (splits > 1 && (!part
+          || part->size < (VkDeviceSize) splits * c * c * sizeof (float))) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "Gram of %d channels x %d pixels needs %u x %d x %d floats of "
+        "scratch", c, m, splits, c, c);
+    return FALSE;
+  }
+  if (!sf_cmd_dispatch (dev, cb, SF_K_GRAM, b, 2, &pc, sizeof (pc),
+          sf_div_up ((guint64) blocks * blocks, 64), splits, 1, error))
+    return FALSE;
+  return splits == 1 || sf_cmd_dispatch (dev, cb, SF_K_GRAM_REDUCE, br, 2, &pr,
+      sizeof (pr), sf_div_up ((guint64) c * c, 256), 1, 1, error);
+}
+
 gboolean
 sf_net_record_gram (SfNet *net, VkCommandBuffer cb, SfActs *a, int i,
     SfBuffer *g, GError **error)
 {
-  int C = net->cout[i], M = a->cw[i] * a->ch[i];
-  struct { int32_t C, M; float inv_m; } pc = { C, M, 1.0f / (float) M };
-  SfBuffer *b[2] = { a->act[i], g };
-
-  guint blocks = sf_div_up (C, 4);
-
-  return sf_cmd_dispatch (net->dev, cb, SF_K_GRAM, b, 2, &pc, sizeof (pc),
-      sf_div_up ((guint64) blocks * blocks, 64), 1, 1, error);
+  return sf_record_gram (net->dev, cb, a->act[i], net->cout[i],
+      a->cw[i] * a->ch[i], a->gram_part, g, error);
 }
 
 guint

@@ -12,16 +12,39 @@
 
 G_BEGIN_DECLS
 
+/* Which convolution kernels a network records: conv3x3.comp (direct,
+ * register-blocked, no shared memory) or conv_gemm.comp (implicit GEMM over
+ * shared-memory tiles, 2x2 pooling fused into the forward epilogue).
+ * AUTO picks GEMM on GPUs and DIRECT on CPU devices such as lavapipe,
+ * where it measured faster (sf_net_new); the environment variable
+ * STYLEFILTER_CONV=direct|gemm overrides AUTO. */
+typedef enum
+{
+  SF_CONV_AUTO,
+  SF_CONV_DIRECT,
+  SF_CONV_GEMM,
+} SfConvImpl;
+
 struct SfNet
 {
   SfDevice *dev;
   SfPooling pooling;
+  SfConvImpl impl;                      /* DIRECT or GEMM, never AUTO */
   int cin[SF_VGG_NUM_CONVS];
   int cout[SF_VGG_NUM_CONVS];
-  SfBuffer *wfwd[SF_VGG_NUM_CONVS];     /* packed for conv_fwd */
-  SfBuffer *wbwd[SF_VGG_NUM_CONVS];     /* flipped, transposed, for conv_bwd */
+  /* per layer and direction: TRUE when conv_gemm records it (a GEMM net
+   * still convolves into fewer than 64 channels, conv 0's input gradient,
+   * directly) */
+  gboolean fwd_gemm[SF_VGG_NUM_CONVS];
+  gboolean bwd_gemm[SF_VGG_NUM_CONVS];
+  SfBuffer *wfwd[SF_VGG_NUM_CONVS];     /* packed for the forward kernel */
+  SfBuffer *wbwd[SF_VGG_NUM_CONVS];     /* flipped, transposed, for the input gradient */
   SfBuffer *bias[SF_VGG_NUM_CONVS];
 };
+
+/* sf_net_new with a chosen convolution implementation. */
+SfNet *sf_net_new_with_impl (SfDevice *dev, const SfVggWeights *weights,
+    SfPooling pooling, SfConvImpl impl, GError **error);
 
 /* Activations of one input size. */
 typedef struct
@@ -33,6 +56,7 @@ typedef struct
   SfBuffer *act[SF_VGG_NUM_CONVS];      /* post-ReLU output of conv i */
   SfBuffer *pooled[SF_VGG_NUM_CONVS];   /* pooling output after conv i, or NULL */
   VkDeviceSize max_act_bytes;           /* largest act or pooled buffer */
+  SfBuffer *gram_part;                  /* split Gram scratch, or NULL */
 } SfActs;
 
 /* Pixels per invocation of conv3x3.comp (its PX) and the number of 64-wide
@@ -51,6 +75,18 @@ void sf_acts_free (SfNet *net, SfActs *a);
 gboolean sf_net_record_forward (SfNet *net, VkCommandBuffer cb, SfActs *a,
     SfBuffer *image, int last, GError **error);
 
+/* Records conv i (+ bias + ReLU) of a w x h input `in` into `act`; with
+ * `pooled` non-NULL also the network's 2x2 pooling of act into pooled
+ * (fused into the convolution where the GEMM kernel records it). */
+gboolean sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w,
+    int h, SfBuffer *in, SfBuffer *act, SfBuffer *pooled, GError **error);
+
+/* Records gin = d/d(input of conv i) at w x h from gout = d/d(output of
+ * conv i), masked by the ReLU of the forward output act. */
+gboolean sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i,
+    int w, int h, SfBuffer *gout, SfBuffer *act, SfBuffer *gin,
+    GError **error);
+
 /* Records gin = d/d(input of conv i) from gout = d/d(act[i]) (the ReLU mask
  * from act[i] applied). */
 gboolean sf_net_record_conv_backward (SfNet *net, VkCommandBuffer cb,
@@ -63,6 +99,17 @@ gboolean sf_net_record_pool_backward (SfNet *net, VkCommandBuffer cb,
 /* Records the Gram matrix of act[i] into g ([C][C]). */
 gboolean sf_net_record_gram (SfNet *net, VkCommandBuffer cb, SfActs *a,
     int i, SfBuffer *g, GError **error);
+
+/* The Gram matrix G = F F^T / M of f ([C][M]) is summed in `splits` slices
+ * of pixels (gram.comp), then the slices are added (gram_reduce.comp) from
+ * a scratch `part` of splits * C * C floats; one split writes G directly.
+ * Splits: one per SF_GRAM_PIXELS_PER_SPLIT pixels, at most
+ * SF_GRAM_MAX_SPLITS. */
+#define SF_GRAM_PIXELS_PER_SPLIT 2048
+#define SF_GRAM_MAX_SPLITS 64
+guint sf_gram_splits (guint64 m);
+gboolean sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f,
+    int c, int m, SfBuffer *part, SfBuffer *g, GError **error);
 
 /* Partials: a host buffer of SF_PARTIAL_SLOTS slots of SF_PARTIALS floats;
  * reductions write one partial per workgroup into a slot. */

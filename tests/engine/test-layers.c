@@ -1,7 +1,8 @@
 /* test-layers.c - each GPU kernel of the network against the plain-C
  * reference (engine/cpu-ref.c) and its backward against finite
  * differences of its own forward, at even and odd sizes: convolution forward
- * and input gradient (with the ReLU mask), pooling max/avg forward and
+ * and input gradient (with the ReLU mask) through both kernels (direct and
+ * implicit GEMM, with its fused pooling), pooling max/avg forward and
  * backward, the Gram matrix and the style gradient GEMM.  The reference's
  * own backward passes are checked against finite differences in
  * tests/ref; here the GPU must agree with it to a relative L2 error below
@@ -13,7 +14,9 @@ typedef struct
 {
   SfDevice *dev;
   SfVggWeights *w;
-  SfNet *net;
+  SfNet *net;                   /* the one under test: direct or gemm */
+  SfNet *nets[2];               /* SF_CONV_DIRECT, SF_CONV_GEMM */
+  SfNet *avg_gemm;              /* average pooling, gemm */
 } Fixture;
 
 static Fixture fx;
@@ -22,11 +25,67 @@ static const int sizes[][2] = { {8, 6}, {7, 5}, {16, 16}, {13, 11}, {1, 1},
   {19, 3}
 };
 
+/* The pooling that follows conv i, recorded with it, against the
+ * reference pooling of the GPU's own convolution output. */
+static void
+check_fused_pool (SfNet * net, int i, int w, int h, SfBuffer * bin,
+    const float *out)
+{
+  int cout = net->cout[i], wo = w / 2, ho = h / 2;
+  gsize nout = (gsize) cout * w * h, np = (gsize) cout * wo * ho;
+  SfBuffer *bact = test_upload (fx.dev, NULL, nout);
+  SfBuffer *bpool = test_upload (fx.dev, NULL, np);
+  VkCommandBuffer cb;
+  GError *err = NULL;
+
+  g_assert_true (sf_cmd_begin (fx.dev, &cb, &err));
+  g_assert_true (sf_net_record_conv (net, cb, i, w, h, bin, bact, bpool,
+          &err));
+  g_assert_true (sf_cmd_submit_wait (fx.dev, &cb, 1, TRUE, &err));
+  g_assert_no_error (err);
+  float *act = test_download (fx.dev, bact, nout);
+  float *pool = test_download (fx.dev, bpool, np);
+  double *dout = test_to_double (out, nout), *rpool = g_new (double, MAX (np, 1));
+  sf_ref_pool_forward (dout, cout, h, w, net->pooling, rpool);
+  /* the fused kernel writes the same activation and pools exactly */
+  g_assert_cmpmem (act, nout * 4, out, nout * 4);
+  g_assert_cmpfloat (test_max_abs (pool, rpool, np), <, 1e-6);
+  g_test_message ("conv %d at %dx%d (%s): fused %s pooling within 1e-6", i, w, h,
+      net->impl == SF_CONV_GEMM ? "gemm" : "direct",
+      net->pooling == SF_POOL_AVG ? "average" : "max");
+  sf_buffer_free (fx.dev, bact);
+  sf_buffer_free (fx.dev, bpool);
+  g_free (act); g_free (pool); g_free (dout); g_free (rpool);
+}
+
+static void
+record_conv (SfNet * net, int i, int w, int h, SfBuffer * in, SfBuffer * out)
+{
+  VkCommandBuffer cb;
+  GError *err = NULL;
+  g_assert_true (sf_cmd_begin (fx.dev, &cb, &err));
+  g_assert_true (sf_net_record_conv (net, cb, i, w, h, in, out, NULL, &err));
+  g_assert_true (sf_cmd_submit_wait (fx.dev, &cb, 1, TRUE, &err));
+  g_assert_no_error (err);
+}
+
+static void
+record_conv_grad (SfNet * net, int i, int w, int h, SfBuffer * gout,
+    SfBuffer * act, SfBuffer * gin)
+{
+  VkCommandBuffer cb;
+  GError *err = NULL;
+  g_assert_true (sf_cmd_begin (fx.dev, &cb, &err));
+  g_assert_true (sf_net_record_conv_grad (net, cb, i, w, h, gout, act, gin,
+          &err));
+  g_assert_true (sf_cmd_submit_wait (fx.dev, &cb, 1, TRUE, &err));
+  g_assert_no_error (err);
+}
+
 /* conv i of the real network on a random input of w x h */
 static void
-check_conv (int i, int w, int h)
+check_conv (SfNet * net, int i, int w, int h)
 {
-  SfNet *net = fx.net;
   int cin = net->cin[i], cout = net->cout[i];
   gsize nin = (gsize) cin * w * h, nout = (gsize) cout * w * h;
   float *in = g_new (float, nin), *gout = g_new (float, nout);
@@ -37,14 +96,8 @@ check_conv (int i, int w, int h)
   SfBuffer *bgout = test_upload (fx.dev, gout, nout);
   SfBuffer *bgin = test_upload (fx.dev, NULL, nin);
 
-  struct { int32_t W, H, cin, cout; } pf = { w, h, cin, cout };
-  SfBuffer *b1[4] = { bin, net->wfwd[i], net->bias[i], bout };
-  test_dispatch (fx.dev, SF_K_CONV_FWD, b1, 4, &pf, sizeof (pf),
-      sf_conv_groups (w, h, cout), 1, 1);
-  struct { int32_t W, H, cin, cout; } pb = { w, h, cout, cin };
-  SfBuffer *b2[4] = { bgout, net->wbwd[i], bout, bgin };
-  test_dispatch (fx.dev, SF_K_CONV_BWD, b2, 4, &pb, sizeof (pb),
-      sf_conv_groups (w, h, cin), 1, 1);
+  record_conv (net, i, w, h, bin, bout);
+  record_conv_grad (net, i, w, h, bgout, bout, bgin);
 
   float *out = test_download (fx.dev, bout, nout);
   float *gin = test_download (fx.dev, bgin, nin);
@@ -58,11 +111,13 @@ check_conv (int i, int w, int h)
   sf_ref_conv3x3_backward_input (dgout, dout, cin, h, w, fx.w->conv[i].weight,
       cout, rgin);
   double ef = test_rel_l2 (out, rout, nout), eb = test_rel_l2 (gin, rgin, nin);
-  g_test_message ("conv %d at %dx%d: forward rel L2 %.2e, backward %.2e", i,
-      w, h, ef, eb);
+  g_test_message ("conv %d at %dx%d (%s forward, %s gradient): forward rel "
+      "L2 %.2e, backward %.2e", i, w, h, net->fwd_gemm[i] ? "gemm" : "direct",
+      net->bwd_gemm[i] ? "gemm" : "direct", ef, eb);
   g_assert_cmpfloat (ef, <, 1e-5);
   g_assert_cmpfloat (eb, <, 1e-5);
-  g_assert_cmpfloat (test_rel_l2 (out, rout, nout), >=, 0);
+  if (sf_net_pool_after (i) && w >= 2 && h >= 2)
+    check_fused_pool (net, i, w, h, bin, out);
 
   SfBuffer *all[] = { bin, bout, bgout, bgin };
   for (guint k = 0; k < G_N_ELEMENTS (all); k++)
@@ -72,15 +127,20 @@ check_conv (int i, int w, int h)
 }
 
 static void
-test_conv (void)
+test_conv (gconstpointer data)
 {
-  const int layers[] = { 0, 1, 2, 4, 9, 12 };
+  SfNet *net = fx.nets[GPOINTER_TO_INT (data)];
+  const int layers[] = { 0, 1, 2, 3, 4, 9, 11, 12 };
   for (guint l = 0; l < G_N_ELEMENTS (layers); l++)
     for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
       if (layers[l] >= 9 && s >= 2)
         continue;               /* keep the 512-channel layers small */
-      check_conv (layers[l], sizes[s][0], sizes[s][1]);
+      check_conv (net, layers[l], sizes[s][0], sizes[s][1]);
     }
+  /* fused average pooling, and a size spanning several tiles each way */
+  check_conv (fx.avg_gemm, 1, 19, 17);
+  check_conv (fx.avg_gemm, 3, 8, 6);
+  check_conv (net, 1, 27, 18);
 }
 
 static void
@@ -137,10 +197,14 @@ check_gram (int c, int m)
   test_fill (d, ng, 6, -1, 1);
   SfBuffer *bf = test_upload (fx.dev, f, nf), *bg = test_upload (fx.dev, NULL, ng);
   SfBuffer *bd = test_upload (fx.dev, d, ng), *bo = test_upload (fx.dev, NULL, nf);
-  struct { int32_t C, M; float inv_m; } pg = { c, m, 1.0f / m };
-  SfBuffer *b1[2] = { bf, bg };
-  test_dispatch (fx.dev, SF_K_GRAM, b1, 2, &pg, sizeof (pg),
-      sf_div_up ((guint64) sf_div_up (c, 4) * sf_div_up (c, 4), 64), 1, 1);
+  guint splits = sf_gram_splits (m);
+  SfBuffer *bp = test_upload (fx.dev, NULL, (gsize) splits * c * c);
+  VkCommandBuffer cb;
+  GError *err = NULL;
+  g_assert_true (sf_cmd_begin (fx.dev, &cb, &err));
+  g_assert_true (sf_record_gram (fx.dev, cb, bf, c, m, bp, bg, &err));
+  g_assert_true (sf_cmd_submit_wait (fx.dev, &cb, 1, TRUE, &err));
+  g_assert_no_error (err);
   struct { int32_t C, M; float coef; int32_t acc; } ps = { c, m, 0.5f, 0 };
   SfBuffer *b2[3] = { bd, bf, bo };
   test_dispatch (fx.dev, SF_K_STYLE_GRAD, b2, 3, &ps, sizeof (ps),
@@ -153,9 +217,11 @@ check_gram (int c, int m)
     for (int j = 0; j < c; j++)
       for (int k = 0; k < m; k++)
         ro[(gsize) i * m + k] += 0.5 * d[(gsize) i * c + j] * df[(gsize) j * m + k];
+  g_test_message ("Gram %d x %d in %u split(s): rel L2 %.2e", c, m, splits,
+      test_rel_l2 (g, rg, ng));
   g_assert_cmpfloat (test_rel_l2 (g, rg, ng), <, 1e-5);
   g_assert_cmpfloat (test_rel_l2 (o, ro, nf), <, 1e-5);
-  SfBuffer *all[] = { bf, bg, bd, bo };
+  SfBuffer *all[] = { bf, bg, bd, bo, bp };
   for (guint k = 0; k < G_N_ELEMENTS (all); k++)
     sf_buffer_free (fx.dev, all[k]);
   g_free (f); g_free (d); g_free (g); g_free (o); g_free (df); g_free (rg);
@@ -169,6 +235,11 @@ test_gram (void)
   check_gram (37, 1);
   check_gram (128, 290);
   check_gram (3, 7);
+  /* split over pixels: 2, and 3 uneven slices (the last one shorter) */
+  g_assert_cmpuint (sf_gram_splits (4096), ==, 2);
+  check_gram (64, 4096);
+  check_gram (13, 3 * 2048 + 1000);
+  g_assert_cmpuint (sf_gram_splits (1u << 30), ==, SF_GRAM_MAX_SPLITS);
 }
 
 /* The GPU's own backward against central finite differences of the GPU's
@@ -191,11 +262,7 @@ layer_objective (int kind, int i, SfBuffer *bx, const float *x, const float *d,
     xe[k] = (float) (x[k] + e * d[k]);
   g_assert_true (sf_buffer_upload (fx.dev, bx, 0, xe, nin * 4, &err));
   if (kind == 0) {
-    struct { int32_t W, H, cin, cout; } pf = { w, h, fx.net->cin[i],
-      fx.net->cout[i] };
-    SfBuffer *b[4] = { bx, fx.net->wfwd[i], fx.net->bias[i], bout };
-    test_dispatch (fx.dev, SF_K_CONV_FWD, b, 4, &pf, sizeof (pf),
-        sf_conv_groups (w, h, pf.cout), 1, 1);
+    record_conv (fx.net, i, w, h, bx, bout);
   } else {
     struct { int32_t W, H, avg; } pp = { w, h, kind == 2 };
     SfBuffer *b[2] = { bx, bout };
@@ -267,10 +334,7 @@ check_fd (int kind, int i, int w, int h)
   mask_kinks (kind, x, out0, r, w, h, nout);
   SfBuffer *br = test_upload (fx.dev, r, nout);
   if (kind == 0) {
-    struct { int32_t W, H, cin, cout; } pb = { w, h, cout, cin };
-    SfBuffer *b[4] = { br, fx.net->wbwd[i], bout, bg };
-    test_dispatch (fx.dev, SF_K_CONV_BWD, b, 4, &pb, sizeof (pb),
-        sf_conv_groups (w, h, cin), 1, 1);
+    record_conv_grad (fx.net, i, w, h, br, bout, bg);
   } else {
     struct { int32_t W, H, avg; } pp = { w, h, kind == 2 };
     SfBuffer *b[3] = { bx, br, bg };
@@ -301,9 +365,10 @@ check_fd (int kind, int i, int w, int h)
 }
 
 static void
-test_finite_differences (void)
+test_finite_differences (gconstpointer data)
 {
   const int layers[] = { 0, 1, 4, 12 };
+  fx.net = fx.nets[GPOINTER_TO_INT (data)];
   for (guint l = 0; l < G_N_ELEMENTS (layers); l++) {
     check_fd (0, layers[l], 8, 6);
     check_fd (0, layers[l], 7, 5);
@@ -321,14 +386,31 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   fx.dev = test_device ();
   fx.w = sf_vgg_weights_new_default (7);
-  fx.net = sf_net_new (fx.dev, fx.w, SF_POOL_MAX, &err);
+  for (int k = 0; k < 2; k++) {
+    fx.nets[k] = sf_net_new_with_impl (fx.dev, fx.w, SF_POOL_MAX,
+        k == 0 ? SF_CONV_DIRECT : SF_CONV_GEMM, &err);
+    g_assert_no_error (err);
+  }
+  fx.avg_gemm = sf_net_new_with_impl (fx.dev, fx.w, SF_POOL_AVG, SF_CONV_GEMM,
+      &err);
   g_assert_no_error (err);
-  g_test_add_func ("/layers/conv", test_conv);
+  /* the GEMM net records every layer but conv 0's input gradient (3
+   * channels) with conv_gemm */
+  g_assert_true (fx.nets[1]->fwd_gemm[0] && fx.nets[1]->bwd_gemm[1]);
+  g_assert_false (fx.nets[1]->bwd_gemm[0] || fx.nets[0]->fwd_gemm[1]);
+  fx.net = fx.nets[0];
+  g_test_add_data_func ("/layers/conv/direct", GINT_TO_POINTER (0), test_conv);
+  g_test_add_data_func ("/layers/conv/gemm", GINT_TO_POINTER (1), test_conv);
   g_test_add_func ("/layers/pool", test_pool);
   g_test_add_func ("/layers/gram", test_gram);
-  g_test_add_func ("/layers/finite-differences", test_finite_differences);
+  g_test_add_data_func ("/layers/finite-differences/direct",
+      GINT_TO_POINTER (0), test_finite_differences);
+  g_test_add_data_func ("/layers/finite-differences/gemm",
+      GINT_TO_POINTER (1), test_finite_differences);
   int r = g_test_run ();
-  sf_net_free (fx.net);
+  for (int k = 0; k < 2; k++)
+    sf_net_free (fx.nets[k]);
+  sf_net_free (fx.avg_gemm);
   sf_vgg_weights_free (fx.w);
   sf_device_free (fx.dev);
   return r;
