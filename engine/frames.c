@@ -232,6 +232,9 @@ sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
 {
   gboolean sequence = st->has_prev_result && st->has_prev_content;
 
+  /* vector operations still pending on x run before x is replaced */
+  if (!sf_stylizer_flush (st, error))
+    return FALSE;
   if (!st->has_content) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "begin_frame without a content frame");
@@ -256,8 +259,10 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
   VkCommandBuffer cb;
   int row, preserve = 0;
 
-  /* what the next frame starts from and is held to is what was shown */
-  if (!copy_buffer (st, st->x, st->prev_result, TRUE, error))
+  /* what the next frame starts from and is held to is what was shown
+   * (with any vector operation still pending on x done first) */
+  if (!sf_stylizer_flush (st, error)
+      || !copy_buffer (st, st->x, st->prev_result, TRUE, error))
     return FALSE;
   st->in_frame = FALSE;
   st->has_prev_result = TRUE;

@@ -23,6 +23,8 @@
 #include "dot.spv.h"
 #include "axpby.spv.h"
 #include "adam.spv.h"
+#include "fold.spv.h"
+#include "axpy_dev.spv.h"
 #include "imgnorm.spv.h"
 #include "tv.spv.h"
 #include "frame_in.spv.h"
@@ -71,6 +73,9 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_FLOW_LK, sf_spv_flow_lk, 5),
   K (SF_K_FLOW_WARP, sf_spv_flow_warp, 3),
   K (SF_K_FLOW_CONSISTENCY, sf_spv_flow_consistency, 3),
+  /* the L-BFGS two-loop recursion (vecops.c) */
+  K (SF_K_FOLD, sf_spv_fold, 1),
+  K (SF_K_AXPY_DEV, sf_spv_axpy_dev, 3),
 };
 #undef K
 

@@ -42,6 +42,9 @@ typedef enum
   SF_K_FLOW_WARP,
   SF_K_FLOW_CONSISTENCY,
   SF_K_BLEND,
+  /* the L-BFGS two-loop recursion on the GPU (vecops.c) */
+  SF_K_FOLD,
+  SF_K_AXPY_DEV,
   SF_K_COUNT
 } SfKernelId;
 

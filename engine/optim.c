@@ -9,6 +9,25 @@
  * kept.  Only scalars live on the host; vectors go through SfVecOps and are
  * all allocated when a minimisation starts and freed when it ends, on error
  * paths too.
+ *
+ * Round trips.  Values reach the L-BFGS through q_reduce and q_eval and
+ * are read only after a q_sync.  With an implementation's deferred results
+ * (SfVecOps.reduce_later, eval_later, sync) the requests are recorded and
+ * answered together at the q_sync; without them each is computed at once
+ * and q_sync does nothing.  Either way the same arithmetic happens in the
+ * same order, so the two paths give the same numbers; only the number of
+ * round trips differs.  To make it small, values are asked for as soon as
+ * the vectors they depend on are fixed rather than where torch first
+ * reads them: y.y together with y.s (used only when the pair is kept);
+ * max |d| (the line search's and the convergence test's) with g.d; the
+ * sum |g| of iteration 1 and max |g| with each evaluation; and, with
+ * deferred results only, the first trial point of the line search with
+ * g.d, so that one round trip carries the direction, g.d, max |d| and the
+ * first evaluation.  When g.d then ends the run (torch's
+ * g.d > -tolerance_change break) that evaluation is thrown away; it is not
+ * counted in evals_out.  The two-loop recursion goes to ops->two_loop when
+ * there is one (its scalars never reach the host), else to
+ * sf_lbfgs_two_loop_host.
  */
 #include "optim.h"
 
@@ -87,7 +106,9 @@ typedef struct
   const SfVecOps *ops;
   gpointer ctx;
   const SfLbfgsOptions *opt;
+  gboolean deferred;            /* ops has reduce_later, eval_later, sync */
   SfVec *x;                     /* the caller's point, updated in place */
+  double g_max;                 /* max |g| */
 
   SfVec *g;                     /* gradient at x (torch's flat_grad) */
   SfVec *g_prev;                /* gradient at the previous x */
@@ -105,16 +126,21 @@ typedef struct
   SfVec **dirs;
   SfVec **stps;
   double *ro;
-  double *al;
+  /* the history oldest first, for the two-loop recursion */
+  SfVec **tl_s;
+  SfVec **tl_y;
+  double *tl_rho;
+  double *tl_al;                /* the host recursion's coefficients */
 } Lbfgs;
 
-/* A point of the line search: step t, f and gradient at x + t d, and the
- * directional derivative g.d. */
+/* A point of the line search: step t, f and gradient at x + t d, the
+ * directional derivative g.d and max |g|. */
 typedef struct
 {
   double t;
   double f;
   double gtd;
+  double g_max;
   SfVec *g;
 } LsPoint;
 
@@ -126,6 +152,48 @@ typedef struct
   int n;
   SfVec *keep;
 } LsPool;
+
+/* ------------------------------------------------------------------------ */
+/* Values now or later                                                       */
+
+/* Asks for the reduction `what` of a (and b) into *out, which may be read
+ * only after the next q_sync. */
+static gboolean
+q_reduce (Lbfgs * st, SfVecReduce what, SfVec * a, SfVec * b, double *out,
+    GError ** error)
+{
+  const SfVecOps *ops = st->ops;
+
+  if (st->deferred)
+    return ops->reduce_later (st->ctx, what, a, b, out, error);
+  switch (what) {
+    case SF_VEC_DOT:
+      return ops->dot (st->ctx, a, b, out, error);
+    case SF_VEC_ABSMAX:
+      return ops->absmax (st->ctx, a, out, error);
+    case SF_VEC_ASUM:
+      return ops->asum (st->ctx, a, out, error);
+  }
+  g_return_val_if_reached (FALSE);
+}
+
+/* Asks for f and g at x; *f may be read only after the next q_sync. */
+static gboolean
+q_eval (Lbfgs * st, SfVec * x, double *f, SfVec * g, GError ** error)
+{
+  if (st->deferred)
+    return st->ops->eval_later (st->ctx, x, f, g, error);
+  return st->ops->eval (st->ctx, x, f, g, error);
+}
+
+static gboolean
+q_sync (Lbfgs * st, GError ** error)
+{
+  return !st->deferred || st->ops->sync (st->ctx, error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* L-BFGS storage                                                            */
 
 static gboolean
 vec_new_into (Lbfgs * st, SfVec ** out, GError ** error)
@@ -161,7 +229,10 @@ lbfgs_alloc (Lbfgs * st, GError ** error)
   st->dirs = g_new0 (SfVec *, st->cap);
   st->stps = g_new0 (SfVec *, st->cap);
   st->ro = g_new0 (double, st->cap);
-  st->al = g_new0 (double, st->cap);
+  st->tl_s = g_new0 (SfVec *, st->cap);
+  st->tl_y = g_new0 (SfVec *, st->cap);
+  st->tl_rho = g_new0 (double, st->cap);
+  st->tl_al = g_new0 (double, st->cap);
   for (k = 0; k < st->cap; k++) {
     if (!vec_new_into (st, &st->dirs[k], error)
         || !vec_new_into (st, &st->stps[k], error))
@@ -197,7 +268,10 @@ lbfgs_clear (Lbfgs * st)
   g_free (st->dirs);
   g_free (st->stps);
   g_free (st->ro);
-  g_free (st->al);
+  g_free (st->tl_s);
+  g_free (st->tl_y);
+  g_free (st->tl_rho);
+  g_free (st->tl_al);
 }
 
 static int
@@ -261,17 +335,25 @@ pool_give (LsPool * p, SfVec * v)
   p->free[p->n++] = v;
 }
 
-/* Fills p->f, p->g and p->gtd at x + p->t d (torch's _directional_evaluate
- * followed by g_new.dot(d)). */
+/* Asks for p->f, p->g, p->gtd and p->g_max at x + p->t d (torch's
+ * _directional_evaluate followed by g_new.dot(d)); valid after q_sync. */
 static gboolean
-ls_evaluate (Lbfgs * st, LsPoint * p, GError ** error)
+ls_request (Lbfgs * st, LsPoint * p, GError ** error)
 {
   const SfVecOps *ops = st->ops;
 
   return ops->copy (st->ctx, st->x, st->xt, error)
       && ops->axpy (st->ctx, p->t, st->d, st->xt, error)
-      && ops->eval (st->ctx, st->xt, &p->f, p->g, error)
-      && ops->dot (st->ctx, p->g, st->d, &p->gtd, error);
+      && q_eval (st, st->xt, &p->f, p->g, error)
+      && q_reduce (st, SF_VEC_DOT, p->g, st->d, &p->gtd, error)
+      && q_reduce (st, SF_VEC_ABSMAX, p->g, NULL, &p->g_max, error);
+}
+
+/* Fills p at x + p->t d. */
+static gboolean
+ls_evaluate (Lbfgs * st, LsPoint * p, GError ** error)
+{
+  return ls_request (st, p, error) && q_sync (st, error);
 }
 
 /* Takes a spare gradient for a new point at step t and evaluates it. */
@@ -306,17 +388,25 @@ ls_low_high (const LsState * ls, int *low, int *high)
   *high = first ? 1 : 0;
 }
 
-/* The bracketing phase: walks out from t until a step satisfies the strong
- * Wolfe conditions (ls->done) or an interval containing one is found. */
+/* The point at step 0: x itself. */
+static LsPoint
+ls_origin (const Lbfgs * st, const LsState * ls)
+{
+  LsPoint p = { 0., ls->f, ls->gtd, st->g_max, st->g };
+
+  return p;
+}
+
+/* The bracketing phase: walks out from the evaluated first point until a
+ * step satisfies the strong Wolfe conditions (ls->done) or an interval
+ * containing one is found. */
 static gboolean
-ls_bracket (Lbfgs * st, LsPool * pool, LsState * ls, double t,
+ls_bracket (Lbfgs * st, LsPool * pool, LsState * ls, const LsPoint * first,
     GError ** error)
 {
-  LsPoint prev = { 0., ls->f, ls->gtd, st->g };
-  LsPoint cur;
+  LsPoint prev = ls_origin (st, ls);
+  LsPoint cur = *first;
 
-  if (!ls_new_point (st, pool, t, &cur, error))
-    return FALSE;
   ls->evals = 1;
 
   while (ls->ls_iter < SF_WOLFE_MAX_LS) {
@@ -358,7 +448,7 @@ ls_bracket (Lbfgs * st, LsPool * pool, LsState * ls, double t,
 
   /* out of evaluations: bracket [0, t] */
   pool_give (pool, prev.g);
-  ls->br[0] = (LsPoint) { 0., ls->f, ls->gtd, st->g };
+  ls->br[0] = ls_origin (st, ls);
   ls->br[1] = cur;
   ls->n_br = 2;
   return TRUE;
@@ -446,27 +536,26 @@ ls_zoom (Lbfgs * st, LsPool * pool, LsState * ls, int *low, GError ** error)
   return TRUE;
 }
 
-/* torch's _strong_wolfe from x along d with initial step t, f and gtd at x,
- * gradient st->g.  On return *f_out, *t_out are the accepted point and
- * st->g holds its gradient; *evals_out counts the evaluations. */
+/* torch's _strong_wolfe from x along d, with f, gtd and d_norm = max |d|
+ * at x, gradient st->g, and its first point (at the initial step) already
+ * evaluated with a gradient from pool.  On return *out is the accepted
+ * point and st->g holds its gradient; *evals_out counts the evaluations. */
 static gboolean
-strong_wolfe (Lbfgs * st, double t, double f, double gtd, double *f_out,
-    double *t_out, int *evals_out, GError ** error)
+strong_wolfe (Lbfgs * st, LsPool * pool, const LsPoint * first, double f,
+    double gtd, double d_norm, LsPoint * out, int *evals_out,
+    GError ** error)
 {
   LsState ls = { 0, };
-  LsPool pool;
   int low;
 
   ls.f = f;
   ls.gtd = gtd;
-  pool_init (&pool, st);
-  if (!st->ops->absmax (st->ctx, st->d, &ls.d_norm, error)
-      || !ls_bracket (st, &pool, &ls, t, error)
-      || !ls_zoom (st, &pool, &ls, &low, error))
+  ls.d_norm = d_norm;
+  if (!ls_bracket (st, pool, &ls, first, error)
+      || !ls_zoom (st, pool, &ls, &low, error))
     return FALSE;
 
-  *f_out = ls.br[low].f;
-  *t_out = ls.br[low].t;
+  *out = ls.br[low];
   *evals_out = ls.evals;
   if (ls.br[low].g == st->g)
     return TRUE;
@@ -477,7 +566,8 @@ strong_wolfe (Lbfgs * st, double t, double f, double gtd, double *f_out,
 /* L-BFGS iteration                                                          */
 
 /* Stores the pair (g - g_prev, t d) when its curvature is positive enough,
- * updating *h_diag = y.s / y.y as torch does. */
+ * updating *h_diag = y.s / y.y as torch does (y.y is asked for with y.s,
+ * in the same round trip, and used only when the pair is kept). */
 static gboolean
 lbfgs_update_memory (Lbfgs * st, double t, double *h_diag, GError ** error)
 {
@@ -488,16 +578,70 @@ lbfgs_update_memory (Lbfgs * st, double t, double *h_diag, GError ** error)
       || !ops->axpy (st->ctx, -1., st->g_prev, st->y, error)
       || !ops->copy (st->ctx, st->d, st->s, error)
       || !ops->scale (st->ctx, t, st->s, error)
-      || !ops->dot (st->ctx, st->y, st->s, &ys, error))
+      || !q_reduce (st, SF_VEC_DOT, st->y, st->s, &ys, error)
+      || !q_reduce (st, SF_VEC_DOT, st->y, st->y, &yy, error)
+      || !q_sync (st, error))
     return FALSE;
   if (!(ys > SF_LBFGS_CURVATURE_MIN))
     return TRUE;
 
-  if (!ops->dot (st->ctx, st->y, st->y, &yy, error))
-    return FALSE;
   ring_push (st, ys);
   *h_diag = ys / yy;
   return TRUE;
+}
+
+/* The host two-loop recursion once al has room for m coefficients. */
+static gboolean
+two_loop_host_run (const SfVecOps * ops, gpointer ctx, SfVec * g, SfVec * d,
+    SfVec * const *s, SfVec * const *y, const double *rho, int m,
+    double h_diag, double *al, GError ** error)
+{
+  int i;
+
+  if (!ops->copy (ctx, g, d, error) || !ops->scale (ctx, -1., d, error))
+    return FALSE;
+
+  for (i = m - 1; i >= 0; i--) {
+    double sq;
+
+    if (!ops->dot (ctx, s[i], d, &sq, error))
+      return FALSE;
+    al[i] = sq * rho[i];
+    if (!ops->axpy (ctx, -al[i], y[i], d, error))
+      return FALSE;
+  }
+
+  if (!ops->scale (ctx, h_diag, d, error))
+    return FALSE;
+
+  for (i = 0; i < m; i++) {
+    double yr, be_i;
+
+    if (!ops->dot (ctx, y[i], d, &yr, error))
+      return FALSE;
+    be_i = yr * rho[i];
+    if (!ops->axpy (ctx, al[i] - be_i, s[i], d, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+sf_lbfgs_two_loop_host (const SfVecOps * ops, gpointer ctx, SfVec * g,
+    SfVec * d, SfVec * const *s, SfVec * const *y, const double *rho, int m,
+    double h_diag, GError ** error)
+{
+  double *al;
+  gboolean ok;
+
+  g_return_val_if_fail (ops != NULL && g != NULL && d != NULL, FALSE);
+  g_return_val_if_fail (m >= 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  al = g_new (double, MAX (m, 1));
+  ok = two_loop_host_run (ops, ctx, g, d, s, y, rho, m, h_diag, al, error);
+  g_free (al);
+  return ok;
 }
 
 /* d = -H g by the two-loop recursion over the stored pairs, with the
@@ -505,38 +649,20 @@ lbfgs_update_memory (Lbfgs * st, double t, double *h_diag, GError ** error)
 static gboolean
 lbfgs_direction (Lbfgs * st, double h_diag, GError ** error)
 {
-  const SfVecOps *ops = st->ops;
   int i;
-
-  if (!ops->copy (st->ctx, st->g, st->d, error)
-      || !ops->scale (st->ctx, -1., st->d, error))
-    return FALSE;
-
-  for (i = st->num_old - 1; i >= 0; i--) {
-    int k = ring_slot (st, i);
-    double sq;
-
-    if (!ops->dot (st->ctx, st->stps[k], st->d, &sq, error))
-      return FALSE;
-    st->al[k] = sq * st->ro[k];
-    if (!ops->axpy (st->ctx, -st->al[k], st->dirs[k], st->d, error))
-      return FALSE;
-  }
-
-  if (!ops->scale (st->ctx, h_diag, st->d, error))
-    return FALSE;
 
   for (i = 0; i < st->num_old; i++) {
     int k = ring_slot (st, i);
-    double yr, be_i;
 
-    if (!ops->dot (st->ctx, st->dirs[k], st->d, &yr, error))
-      return FALSE;
-    be_i = yr * st->ro[k];
-    if (!ops->axpy (st->ctx, st->al[k] - be_i, st->stps[k], st->d, error))
-      return FALSE;
+    st->tl_s[i] = st->stps[k];
+    st->tl_y[i] = st->dirs[k];
+    st->tl_rho[i] = st->ro[k];
   }
-  return TRUE;
+  if (st->ops->two_loop != NULL)
+    return st->ops->two_loop (st->ctx, st->g, st->d, st->tl_s, st->tl_y,
+        st->tl_rho, st->num_old, h_diag, error);
+  return two_loop_host_run (st->ops, st->ctx, st->g, st->d, st->tl_s,
+      st->tl_y, st->tl_rho, st->num_old, h_diag, st->tl_al, error);
 }
 
 typedef struct
@@ -544,6 +670,7 @@ typedef struct
   double f;                     /* loss at x */
   double t;                     /* last step length */
   double h_diag;
+  double g_sum;                 /* sum |g| at the start (iteration 1's step) */
   int n_iter;
   int evals;
 } LbfgsRun;
@@ -564,26 +691,37 @@ lbfgs_search_direction (Lbfgs * st, LbfgsRun * run, GError ** error)
 }
 
 /* Whether the loop must stop after an accepted step (torch's checks, in
- * its order, after the caller's callback). */
+ * its order, after the caller's callback); d_max = max |d|. */
 static gboolean
 lbfgs_converged (Lbfgs * st, const LbfgsRun * run, double prev_loss,
-    gboolean opt_cond, gboolean * stop, GError ** error)
+    double d_max)
 {
   const SfLbfgsOptions *opt = st->opt;
   int max_eval = opt->max_eval > 0 ? opt->max_eval : opt->max_iter * 5 / 4;
-  double d_max;
 
-  *stop = TRUE;
-  if (run->n_iter == opt->max_iter || run->evals >= max_eval || opt_cond)
-    return TRUE;
-  if (!st->ops->absmax (st->ctx, st->d, &d_max, error))
+  return run->n_iter == opt->max_iter || run->evals >= max_eval
+      || st->g_max <= opt->tolerance_grad
+      || d_max * fabs (run->t) <= opt->tolerance_change
+      || fabs (run->f - prev_loss) < opt->tolerance_change;
+}
+
+/* Asks for g.d and max |d| at the start of a line search and evaluates
+ * its first point (in the same round trip with deferred results; only
+ * when g.d lets the search go on without).  *go is FALSE when g.d ends
+ * the run. */
+static gboolean
+lbfgs_line_start (Lbfgs * st, LsPoint * first, double *gtd, double *d_norm,
+    gboolean * go, GError ** error)
+{
+  if (!q_reduce (st, SF_VEC_DOT, st->g, st->d, gtd, error)
+      || !q_reduce (st, SF_VEC_ABSMAX, st->d, NULL, d_norm, error)
+      || (st->deferred && !ls_request (st, first, error))
+      || !q_sync (st, error))
     return FALSE;
-  if (d_max * fabs (run->t) <= opt->tolerance_change)
+  *go = !(*gtd > -st->opt->tolerance_change);
+  if (!*go || st->deferred)
     return TRUE;
-  if (fabs (run->f - prev_loss) < opt->tolerance_change)
-    return TRUE;
-  *stop = FALSE;
-  return TRUE;
+  return ls_evaluate (st, first, error);
 }
 
 /* One L-BFGS iteration from x; *stop is set when the loop must end. */
@@ -592,7 +730,10 @@ lbfgs_iterate (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
     gpointer user_data, gboolean * stop, GError ** error)
 {
   const SfVecOps *ops = st->ops;
-  double prev_loss, gtd, g_max;
+  double prev_loss, gtd, d_norm;
+  LsPool pool;
+  LsPoint first = { 0, }, best;
+  gboolean go;
   int ls_evals;
 
   run->n_iter++;
@@ -602,58 +743,60 @@ lbfgs_iterate (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
   prev_loss = run->f;
 
   /* initial step length */
-  if (run->n_iter == 1) {
-    double g_sum;
-
-    if (!ops->asum (st->ctx, st->g, &g_sum, error))
-      return FALSE;
-    run->t = py_min (1., 1. / g_sum) * st->opt->lr;
-  } else {
+  if (run->n_iter == 1)
+    run->t = py_min (1., 1. / run->g_sum) * st->opt->lr;
+  else
     run->t = st->opt->lr;
-  }
 
-  if (!ops->dot (st->ctx, st->g, st->d, &gtd, error))
+  pool_init (&pool, st);
+  first.t = run->t;
+  first.g = pool_take (&pool);
+  if (!lbfgs_line_start (st, &first, &gtd, &d_norm, &go, error))
     return FALSE;
-  if (gtd > -st->opt->tolerance_change) {
+  if (!go) {
     *stop = TRUE;
     return TRUE;
   }
 
-  if (!strong_wolfe (st, run->t, run->f, gtd, &run->f, &run->t, &ls_evals,
-          error)
-      || !ops->axpy (st->ctx, run->t, st->d, st->x, error)
-      || !ops->absmax (st->ctx, st->g, &g_max, error))
+  if (!strong_wolfe (st, &pool, &first, run->f, gtd, d_norm, &best,
+          &ls_evals, error)
+      || !ops->axpy (st->ctx, best.t, st->d, st->x, error))
     return FALSE;
+  run->f = best.f;
+  run->t = best.t;
+  st->g_max = best.g_max;
   run->evals += ls_evals;
 
   if (cb != NULL && !cb (run->n_iter, run->f, user_data)) {
     *stop = TRUE;
     return TRUE;
   }
-  return lbfgs_converged (st, run, prev_loss,
-      g_max <= st->opt->tolerance_grad, stop, error);
+  *stop = lbfgs_converged (st, run, prev_loss, d_norm);
+  return TRUE;
 }
 
+/* The run, ending with nothing left to do in ops (the last step of x
+ * done). */
 static gboolean
 lbfgs_run (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
     gpointer user_data, GError ** error)
 {
-  double g_max;
   gboolean stop = FALSE;
 
-  if (!st->ops->eval (st->ctx, st->x, &run->f, st->g, error))
+  if (!q_eval (st, st->x, &run->f, st->g, error)
+      || !q_reduce (st, SF_VEC_ABSMAX, st->g, NULL, &st->g_max, error)
+      || !q_reduce (st, SF_VEC_ASUM, st->g, NULL, &run->g_sum, error)
+      || !q_sync (st, error))
     return FALSE;
   run->evals = 1;
-  if (!st->ops->absmax (st->ctx, st->g, &g_max, error))
-    return FALSE;
-  if (g_max <= st->opt->tolerance_grad)
+  if (st->g_max <= st->opt->tolerance_grad)
     return TRUE;
 
   while (!stop && run->n_iter < st->opt->max_iter) {
     if (!lbfgs_iterate (st, run, cb, user_data, &stop, error))
       return FALSE;
   }
-  return TRUE;
+  return q_sync (st, error);
 }
 
 void
@@ -684,12 +827,15 @@ sf_lbfgs_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
 
   g_return_val_if_fail (ops != NULL && x != NULL && opt != NULL, FALSE);
   g_return_val_if_fail (ops->absmax != NULL && ops->asum != NULL, FALSE);
+  g_return_val_if_fail ((ops->reduce_later == NULL) == (ops->sync == NULL)
+      && (ops->eval_later == NULL) == (ops->sync == NULL), FALSE);
   g_return_val_if_fail (opt->history >= 1, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   st.ops = ops;
   st.ctx = ctx;
   st.opt = opt;
+  st.deferred = ops->sync != NULL;
   st.x = x;
 
   ok = lbfgs_alloc (&st, error) && lbfgs_run (&st, &run, cb, user_data,
@@ -759,6 +905,9 @@ sf_adam_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
   if (ok)
     ok = adam_run (ops, ctx, x, vecs[0], vecs[1], vecs[2], iterations, lr,
         cb, user_data, &f, &iters, error);
+  /* with deferred results, the last update may still be pending */
+  if (ok && ops->sync != NULL)
+    ok = ops->sync (ctx, error);
   for (k = 0; k < 3; k++)
     if (vecs[k] != NULL)
       ops->vec_free (ctx, vecs[k]);

@@ -3,10 +3,20 @@
  *
  * The optimisers keep only scalars on the host; every vector operation goes
  * through SfVecOps, which the stylizer implements with GPU buffers (so no
- * image is read back during an optimisation) and the tests implement with
- * plain double arrays.  The L-BFGS follows torch.optim.LBFGS with
- * line_search_fn="strong_wolfe" step for step, so that it can be compared
- * with the PyTorch peer iteration by iteration.
+ * image is read back during an optimisation; engine/vecops.c) and the
+ * tests implement with plain double arrays.  The L-BFGS follows
+ * torch.optim.LBFGS with line_search_fn="strong_wolfe" step for step, so
+ * that it can be compared with the PyTorch peer iteration by iteration.
+ *
+ * Round trips: an implementation where handing a value to the host is dear
+ * (a GPU: submit and wait) may provide the optional members at the end of
+ * SfVecOps.  two_loop computes the L-BFGS direction without giving its
+ * scalars to the host; reduce_later, eval_later and sync let the L-BFGS
+ * ask for every value it needs next and fetch them all in one round trip.
+ * With them an iteration whose first line-search step is accepted takes
+ * two round trips (y.s and y.y; then the direction, g.d, max |d| and the
+ * first trial's loss, gradient, g.d and max |g|) and computes exactly what
+ * it computes without them.
  */
 #ifndef SF_OPTIM_H
 #define SF_OPTIM_H
@@ -16,6 +26,14 @@
 G_BEGIN_DECLS
 
 typedef struct SfVec SfVec;     /* opaque: whatever the implementation keeps */
+
+/* The reductions of SfVecOps.reduce_later. */
+typedef enum
+{
+  SF_VEC_DOT,                   /* a . b */
+  SF_VEC_ABSMAX,                /* max_i |a_i| (b unused) */
+  SF_VEC_ASUM,                  /* sum_i |a_i| (b unused) */
+} SfVecReduce;
 
 typedef struct
 {
@@ -45,7 +63,38 @@ typedef struct
    * min (1, 1 / |g|_1) * lr). */
   gboolean (*absmax) (gpointer ctx, SfVec *v, double *out, GError **error);
   gboolean (*asum) (gpointer ctx, SfVec *v, double *out, GError **error);
+
+  /* ---- Optional members (NULL where not provided; kept last so that
+   * older initialisers still compile). ---- */
+
+  /* d = -H g by the L-BFGS two-loop recursion over the m pairs s[i], y[i]
+   * (oldest first), rho[i] = 1 / y[i].s[i], initial inverse Hessian
+   * h_diag I: what sf_lbfgs_two_loop_host computes (the fallback), with
+   * its coefficients kept wherever the implementation likes. */
+  gboolean (*two_loop) (gpointer ctx, SfVec *g, SfVec *d, SfVec *const *s,
+      SfVec *const *y, const double *rho, int m, double h_diag,
+      GError **error);
+  /* Deferred results (all three or none).  reduce_later records *out =
+   * the reduction `what` of a (and b); eval_later records f and g at x as
+   * eval does; neither *out nor *f may be read before sync has returned
+   * TRUE.  Every op, recorded or not, acts in call order: a vector changed
+   * after a request does not change its result.  sync runs all that is
+   * recorded and fills the results. */
+  gboolean (*reduce_later) (gpointer ctx, SfVecReduce what, SfVec *a,
+      SfVec *b, double *out, GError **error);
+  gboolean (*eval_later) (gpointer ctx, SfVec *x, double *f, SfVec *g,
+      GError **error);
+  gboolean (*sync) (gpointer ctx, GError **error);
 } SfVecOps;
+
+/* The two-loop recursion on the host (the fallback of ops->two_loop), with
+ * ops's copy, scale, dot and axpy: the arithmetic of
+ * torch.optim.LBFGS.step (q = -g; for i newest to oldest
+ * al_i = s_i.q rho_i, q -= al_i y_i; r = q h_diag; for i oldest to newest
+ * be_i = y_i.r rho_i, r += (al_i - be_i) s_i; d = r). */
+gboolean sf_lbfgs_two_loop_host (const SfVecOps *ops, gpointer ctx,
+    SfVec *g, SfVec *d, SfVec *const *s, SfVec *const *y, const double *rho,
+    int m, double h_diag, GError **error);
 
 /* Called after each iteration with the loss at the new point; return FALSE
  * to stop. */

@@ -1,13 +1,17 @@
 /* stylizer.c - the optimisation state for one image size: targets, the
  * loss and its gradient on the GPU, and the optimisers driven through
- * SfVecOps.
+ * SfVecOps (implemented in vecops.c).
  *
- * One evaluation is one command buffer: the forward pass, the Gram
- * matrices and their differences to the style targets, then the backward
- * pass with the style, content, total-variation and temporal gradients
- * added where they attach.  Every reduction writes per-workgroup partials
- * into a host-visible buffer that the host folds in double precision, so
- * only scalars are read back; the image stays on the GPU.
+ * One evaluation is recorded into the pending command buffer of the
+ * stylizer's SfVecQueue: the forward pass, the Gram matrices and their
+ * differences to the style targets, then the backward pass with the style,
+ * content, total-variation and temporal gradients added where they attach;
+ * during an optimisation the vector operations before it and the
+ * reductions after it share its submission.  Every reduction writes
+ * per-workgroup partials into a host-visible buffer that the host folds in
+ * double precision, so only scalars are read back; the image stays on the
+ * GPU.  Every entry point that submits its own work, uploads or downloads
+ * flushes the queue first, so that work recorded earlier runs first.
  */
 #include <math.h>
 #include <string.h>
@@ -41,7 +45,8 @@ sf_stylizer_new (SfNet *net, int width, int height, GError **error)
   st->n = 3 * (guint64) width * height;
   st->content_change = -1.0;
   st->vec_pool = g_ptr_array_new ();
-  if (!(st->acts = sf_acts_new (net, width, height, error)))
+  if (!(st->vq = sf_vec_queue_new (st->dev, st->n, error))
+      || !(st->acts = sf_acts_new (net, width, height, error)))
     goto fail;
   if (!(st->x = sf_buffer_new_floats (st->dev, 3, width, height, error))
       || !(st->grad = sf_buffer_new_floats (st->dev, 3, width, height, error))
@@ -86,6 +91,7 @@ sf_stylizer_free (SfStylizer *st)
   if (!st)
     return;
   dev = st->dev;
+  sf_vec_queue_free (st->vq);
   sf_stylizer_frames_free (st);
   sf_acts_free (st->net, st->acts);
   for (guint i = 0; i < st->vec_pool->len; i++)
@@ -103,6 +109,12 @@ sf_stylizer_free (SfStylizer *st)
     sf_buffer_free (dev, st->gdiff[l]);
   }
   g_free (st);
+}
+
+gboolean
+sf_stylizer_flush (SfStylizer *st, GError **error)
+{
+  return sf_vec_queue_flush (st->vq, error);
 }
 
 int
@@ -142,7 +154,7 @@ sf_stylizer_update_content_target (SfStylizer *st, GError **error)
   guint64 n = (guint64) st->net->cout[SF_CONTENT_CONV]
       * a->cw[SF_CONTENT_CONV] * a->ch[SF_CONTENT_CONV];
 
-  if (!sf_cmd_begin (st->dev, &cb, error))
+  if (!sf_stylizer_flush (st, error) || !sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
   if (!sf_net_record_forward (st->net, cb, a, st->content, SF_CONTENT_CONV,
           error)
@@ -178,7 +190,8 @@ sf_stylizer_set_style (SfStylizer *st, const float *rgb, int width,
   VkCommandBuffer cb = VK_NULL_HANDLE;
   gboolean ok = FALSE;
 
-  if (!(a = sf_acts_new (st->net, width, height, error)))
+  if (!sf_stylizer_flush (st, error)
+      || !(a = sf_acts_new (st->net, width, height, error)))
     return FALSE;
   if (!(img = sf_buffer_new_floats (st->dev, 3, width, height, error))
       || !sf_buffer_upload (st->dev, img, 0, rgb,
@@ -216,14 +229,16 @@ out:
 gboolean
 sf_stylizer_set_image (SfStylizer *st, const float *rgb, GError **error)
 {
-  return sf_buffer_upload (st->dev, st->x, 0, rgb, st->n * sizeof (float),
+  return sf_stylizer_flush (st, error)
+      && sf_buffer_upload (st->dev, st->x, 0, rgb, st->n * sizeof (float),
       error);
 }
 
 gboolean
 sf_stylizer_get_image (SfStylizer *st, float *rgb, GError **error)
 {
-  if (!sf_buffer_download (st->dev, st->x, 0, rgb, st->n * sizeof (float),
+  if (!sf_stylizer_flush (st, error)
+      || !sf_buffer_download (st->dev, st->x, 0, rgb, st->n * sizeof (float),
           error))
     return FALSE;
   for (guint64 i = 0; i < st->n; i++)
@@ -240,15 +255,16 @@ safe_inv (double v)
 }
 
 /* Records the loss and gradient at x into grad (both n floats). */
-static gboolean
-record_eval (SfStylizer * st, VkCommandBuffer cb, SfBuffer * x,
-    SfBuffer * grad, const SfParams * p, GError ** error)
+gboolean
+sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
+    SfBuffer *grad, const SfParams *p, GError **error)
 {
   SfNet *net = st->net;
   SfActs *a = st->acts;
   SfBuffer *gcur = st->ga, *gother = st->gb, *tmp;
   const SfLossWeights *w = &p->weights;
 
+  st->evals++;
   if (!sf_net_record_forward (net, cb, a, x, SF_VGG_NUM_CONVS - 1, error))
     return FALSE;
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
@@ -313,8 +329,8 @@ record_eval (SfStylizer * st, VkCommandBuffer cb, SfBuffer * x,
   return TRUE;
 }
 
-static void
-fold_terms (SfStylizer * st, const SfParams * p, SfLossTerms * t)
+void
+sf_stylizer_fold_terms (SfStylizer *st, const SfParams *p, SfLossTerms *t)
 {
   SfNet *net = st->net;
   SfActs *a = st->acts;
@@ -350,22 +366,22 @@ check_ready (SfStylizer * st, GError ** error)
   return TRUE;
 }
 
+/* One evaluation, recorded after whatever is pending, in one submission. */
 static gboolean
 eval_at (SfStylizer * st, const SfParams * p, SfBuffer * x, SfBuffer * grad,
     SfLossTerms * terms, GError ** error)
 {
   VkCommandBuffer cb;
 
-  if (!check_ready (st, error) || !sf_cmd_begin (st->dev, &cb, error))
+  if (!check_ready (st, error) || !sf_vec_queue_cmd (st->vq, &cb, error))
     return FALSE;
-  if (!record_eval (st, cb, x, grad, p, error)) {
-    sf_cmd_free (st->dev, cb);
+  if (!sf_stylizer_record_eval (st, cb, x, grad, p, error)) {
+    sf_vec_queue_discard (st->vq);
     return FALSE;
   }
-  if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
+  if (!sf_vec_queue_flush (st->vq, error))
     return FALSE;
-  fold_terms (st, p, terms);
-  st->evals++;
+  sf_stylizer_fold_terms (st, p, terms);
   return TRUE;
 }
 
@@ -385,217 +401,14 @@ sf_stylizer_evaluate (SfStylizer *st, const SfParams *params,
   return TRUE;
 }
 
-/* ---- SfVecOps on GPU buffers ------------------------------------------- */
-
-#define RING 64
+/* ---- optimisation ------------------------------------------------------ */
 
 typedef struct
 {
-  SfStylizer *st;
-  const SfParams *params;
-  SfLossTerms ring[RING];       /* recent evaluations, to report terms */
-  guint n_ring;
+  SfVecCtx vec;
   SfProgressFunc progress;
   gpointer user_data;
 } OptCtx;
-
-/* The optimisers' vectors come from a pool kept by the stylizer, so that a
- * video allocates them once, not at every frame. */
-static SfVec *
-gv_new (gpointer ctx, GError ** error)
-{
-  OptCtx *c = ctx;
-  GPtrArray *pool = c->st->vec_pool;
-
-  if (pool->len > 0)
-    return g_ptr_array_steal_index_fast (pool, pool->len - 1);
-  return (SfVec *) sf_buffer_new_floats (c->st->dev, 3, c->st->w, c->st->h, error);
-}
-
-static void
-gv_free (gpointer ctx, SfVec * v)
-{
-  OptCtx *c = ctx;
-  if (v)
-    g_ptr_array_add (c->st->vec_pool, v);
-}
-
-static gboolean
-gv_eval (gpointer ctx, SfVec * x, double *f, SfVec * g, GError ** error)
-{
-  OptCtx *c = ctx;
-  SfLossTerms t;
-
-  if (!eval_at (c->st, c->params, (SfBuffer *) x, (SfBuffer *) g, &t, error))
-    return FALSE;
-  c->ring[c->n_ring++ % RING] = t;
-  *f = t.total;
-  return TRUE;
-}
-
-/* Submits one small recording. */
-typedef gboolean (*RecordFunc) (OptCtx * c, VkCommandBuffer cb,
-    gpointer data, GError ** error);
-
-static gboolean
-run_one (OptCtx * c, RecordFunc rec, gpointer data, GError ** error)
-{
-  VkCommandBuffer cb;
-
-  if (!sf_cmd_begin (c->st->dev, &cb, error))
-    return FALSE;
-  if (!rec (c, cb, data, error)) {
-    sf_cmd_free (c->st->dev, cb);
-    return FALSE;
-  }
-  return sf_cmd_submit_wait (c->st->dev, &cb, 1, TRUE, error);
-}
-
-typedef struct
-{
-  SfBuffer *a, *b;
-  double ca, cb;
-  SfReduceMode mode;
-} VecArgs;
-
-static gboolean
-rec_dot (OptCtx * c, VkCommandBuffer cb, gpointer data, GError ** error)
-{
-  VecArgs *v = data;
-  return sf_record_dot (c->st->dev, cb, v->a, v->b, c->st->n, v->mode,
-      c->st->partials, SLOT_SCRATCH, error);
-}
-
-static gboolean
-rec_axpby (OptCtx * c, VkCommandBuffer cb, gpointer data, GError ** error)
-{
-  VecArgs *v = data;
-  return sf_record_axpby (c->st->dev, cb, v->ca, v->a, v->cb, v->b,
-      c->st->n, error);
-}
-
-static gboolean
-gv_dot (gpointer ctx, SfVec * a, SfVec * b, double *out, GError ** error)
-{
-  OptCtx *c = ctx;
-  VecArgs v = { (SfBuffer *) a, (SfBuffer *) b, 0, 0, SF_REDUCE_DOT };
-
-  if (!run_one (c, rec_dot, &v, error))
-    return FALSE;
-  *out = sf_partials_fold (c->st->partials, SLOT_SCRATCH, c->st->n, FALSE);
-  return TRUE;
-}
-
-static gboolean
-reduce_one (OptCtx * c, SfVec * a, SfReduceMode mode, double *out,
-    GError ** error)
-{
-  VecArgs v = { (SfBuffer *) a, NULL, 0, 0, mode };
-
-  if (!run_one (c, rec_dot, &v, error))
-    return FALSE;
-  *out = sf_partials_fold (c->st->partials, SLOT_SCRATCH, c->st->n,
-      mode == SF_REDUCE_ABSMAX);
-  return TRUE;
-}
-
-static gboolean
-gv_absmax (gpointer ctx, SfVec * a, double *out, GError ** error)
-{
-  return reduce_one (ctx, a, SF_REDUCE_ABSMAX, out, error);
-}
-
-static gboolean
-gv_asum (gpointer ctx, SfVec * a, double *out, GError ** error)
-{
-  return reduce_one (ctx, a, SF_REDUCE_ASUM, out, error);
-}
-
-static gboolean
-gv_axpy (gpointer ctx, double a, SfVec * x, SfVec * y, GError ** error)
-{
-  VecArgs v = { (SfBuffer *) x, (SfBuffer *) y, a, 1.0, SF_REDUCE_DOT };
-  return run_one (ctx, rec_axpby, &v, error);
-}
-
-static gboolean
-gv_scale (gpointer ctx, double a, SfVec * x, GError ** error)
-{
-  VecArgs v = { NULL, (SfBuffer *) x, 0.0, a, SF_REDUCE_DOT };
-  return run_one (ctx, rec_axpby, &v, error);
-}
-
-static gboolean
-gv_copy (gpointer ctx, SfVec * src, SfVec * dst, GError ** error)
-{
-  VecArgs v = { (SfBuffer *) src, (SfBuffer *) dst, 1.0, 0.0, SF_REDUCE_DOT };
-  return run_one (ctx, rec_axpby, &v, error);
-}
-
-static gboolean
-gv_zero (gpointer ctx, SfVec * x, GError ** error)
-{
-  VecArgs v = { NULL, (SfBuffer *) x, 0.0, 0.0, SF_REDUCE_DOT };
-  return run_one (ctx, rec_axpby, &v, error);
-}
-
-typedef struct
-{
-  SfBuffer *x, *g, *m, *v;
-  double lr, b1, b2, eps;
-  int t;
-} AdamArgs;
-
-static gboolean
-rec_adam (OptCtx * c, VkCommandBuffer cb, gpointer data, GError ** error)
-{
-  AdamArgs *a = data;
-  struct { int32_t n; float lr, b1, b2, eps, bc1, bc2; } pc = {
-    (int32_t) c->st->n, (float) a->lr, (float) a->b1, (float) a->b2,
-    (float) a->eps, (float) (1.0 - pow (a->b1, a->t)),
-    (float) (1.0 - pow (a->b2, a->t)) };
-  SfBuffer *b[4] = { a->x, a->g, a->m, a->v };
-
-  return sf_cmd_dispatch (c->st->dev, cb, SF_K_ADAM, b, 4, &pc, sizeof (pc),
-      sf_div_up (c->st->n, 256), 1, 1, error);
-}
-
-static gboolean
-gv_adam (gpointer ctx, SfVec * x, SfVec * g, SfVec * m, SfVec * v, double lr,
-    double b1, double b2, double eps, int t, GError ** error)
-{
-  AdamArgs a = { (SfBuffer *) x, (SfBuffer *) g, (SfBuffer *) m,
-    (SfBuffer *) v, lr, b1, b2, eps, t };
-  return run_one (ctx, rec_adam, &a, error);
-}
-
-static const SfVecOps gpu_ops = {
-  .vec_new = gv_new,
-  .vec_free = gv_free,
-  .eval = gv_eval,
-  .dot = gv_dot,
-  .axpy = gv_axpy,
-  .scale = gv_scale,
-  .copy = gv_copy,
-  .adam = gv_adam,
-  .zero = gv_zero,
-  .absmax = gv_absmax,
-  .asum = gv_asum,
-};
-
-/* The terms of the most recent evaluation whose total is f. */
-static gboolean
-find_terms (OptCtx * c, double f, SfLossTerms * out)
-{
-  for (guint k = 0; k < MIN (c->n_ring, RING); k++) {
-    const SfLossTerms *t = &c->ring[(c->n_ring - 1 - k) % RING];
-    if (t->total == f) {
-      *out = *t;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
 
 static gboolean
 opt_progress (int iteration, double f, gpointer user_data)
@@ -605,8 +418,27 @@ opt_progress (int iteration, double f, gpointer user_data)
 
   if (!c->progress)
     return TRUE;
-  find_terms (c, f, &t);
+  sf_vec_ctx_find_terms (&c->vec, f, &t);
   return c->progress (iteration, &t, c->user_data);
+}
+
+/* Runs the optimiser chosen in params through ops. */
+static gboolean
+run_optimizer (SfStylizer * st, const SfParams * params, int iterations,
+    OptCtx * c, double *f, int *iters, GError ** error)
+{
+  const SfVecOps *ops = sf_vec_ops_get (sf_vec_queue_get_mode (st->vq));
+  SfLbfgsOptions o;
+  int evals = 0;
+
+  if (params->optimizer == SF_OPTIMIZER_ADAM)
+    return sf_adam_minimize (ops, &c->vec, (SfVec *) st->x, iterations,
+        params->learning_rate, opt_progress, c, f, iters, error);
+  sf_lbfgs_options_init (&o, iterations);
+  o.history = params->history > 0 ? params->history : 20;
+  o.lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
+  return sf_lbfgs_minimize (ops, &c->vec, (SfVec *) st->x, &o, opt_progress,
+      c, f, iters, &evals, error);
 }
 
 gboolean
@@ -614,34 +446,30 @@ sf_stylizer_optimize (SfStylizer *st, const SfParams *params, int iterations,
     SfProgressFunc progress, gpointer user_data, SfLossTerms *final,
     int *done, GError **error)
 {
-  OptCtx c = { st, params, {{0}}, 0, progress, user_data };
+  OptCtx c;
   double f = 0.0;
-  int iters = 0, evals = 0;
-  gboolean ok;
+  int iters = 0;
 
-  if (!check_ready (st, error))
+  if (!check_ready (st, error) || !sf_stylizer_flush (st, error))
     return FALSE;
   if (iterations <= 0) {
     if (done)
       *done = 0;
     return final ? sf_stylizer_evaluate (st, params, final, NULL, error) : TRUE;
   }
-  if (params->optimizer == SF_OPTIMIZER_ADAM) {
-    ok = sf_adam_minimize (&gpu_ops, &c, (SfVec *) st->x, iterations,
-        params->learning_rate, opt_progress, &c, &f, &iters, error);
-  } else {
-    SfLbfgsOptions o;
-    sf_lbfgs_options_init (&o, iterations);
-    o.history = params->history > 0 ? params->history : 20;
-    o.lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
-    ok = sf_lbfgs_minimize (&gpu_ops, &c, (SfVec *) st->x, &o, opt_progress,
-        &c, &f, &iters, &evals, error);
-  }
-  if (!ok)
+  sf_vec_ctx_init (&c.vec, st, params);
+  c.progress = progress;
+  c.user_data = user_data;
+  /* the optimisers end with nothing pending; after an error, what was
+   * recorded is dropped */
+  if (!run_optimizer (st, params, iterations, &c, &f, &iters, error)
+      || !sf_stylizer_flush (st, error)) {
+    sf_vec_queue_discard (st->vq);
     return FALSE;
+  }
   if (done)
     *done = iters;
-  if (final && !find_terms (&c, f, final))
+  if (final && !sf_vec_ctx_find_terms (&c.vec, f, final))
     return sf_stylizer_evaluate (st, params, final, NULL, error);
   return TRUE;
 }

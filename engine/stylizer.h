@@ -1,10 +1,14 @@
 /* stylizer.h - the SfStylizer object, shared by stylizer.c (targets, loss,
- * optimisation) and frames.c (video frames, temporal term). */
+ * optimisation), frames.c (video frames, temporal term) and vecops.c (the
+ * optimisers' vector operations, recorded into the stylizer's SfVecQueue:
+ * whatever submits or touches the image outside the optimisation flushes
+ * that queue first, sf_stylizer_flush). */
 #ifndef SF_STYLIZER_H
 #define SF_STYLIZER_H
 
 #include "net.h"
 #include "flow.h"
+#include "vecops.h"
 
 G_BEGIN_DECLS
 
@@ -62,10 +66,24 @@ struct SfStylizer
   SfPixelFormat frame_format;
   int evals;
   GPtrArray *vec_pool;          /* image-sized optimiser vectors, reused */
+  SfVecQueue *vq;               /* pending vector operations (vecops.c) */
 };
 
 /* stylizer.c: recomputes the content target from st->content. */
 gboolean sf_stylizer_update_content_target (SfStylizer *st, GError **error);
+
+/* stylizer.c: submits the pending vector operations (nothing is pending
+ * outside sf_stylizer_optimize, except during its progress callback). */
+gboolean sf_stylizer_flush (SfStylizer *st, GError **error);
+
+/* stylizer.c: records one loss evaluation at x (gradient into grad) into
+ * cb; its partials go to st->partials, to be folded by
+ * sf_stylizer_fold_terms once cb has run.  Checks nothing: the targets must
+ * be set. */
+gboolean sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb,
+    SfBuffer *x, SfBuffer *grad, const SfParams *p, GError **error);
+void sf_stylizer_fold_terms (SfStylizer *st, const SfParams *p,
+    SfLossTerms *t);
 
 /* frames.c */
 void sf_stylizer_frames_free (SfStylizer *st);

@@ -10,6 +10,14 @@
  * optimiser unchanged with nothing leaked.  The PyTorch references come
  * from one run of /usr/bin/python3 (or $STYLEFILTER_PYTHON); those tests
  * are skipped when it has no torch.
+ *
+ * cpu_ops has none of SfVecOps's optional members, so these runs take
+ * optim.c's fallbacks (the host two-loop, values at once).  cpu_deferred_ops
+ * adds them on the host as the GPU has them: a deferred result reads NaN
+ * until sync, so reading one early would show, and two_loop is the same
+ * arithmetic as the fallback.  The L-BFGS with them must give bit for bit
+ * the run of the fallbacks (and so torch's), in iterations + evaluations
+ * round trips (syncs), and pass the same error sweep.
  */
 #include "optim.h"
 
@@ -55,7 +63,19 @@ typedef struct
   int eval_calls;
   int fail_eval;                /* > 0: this eval call fails */
   GArray *fs;                   /* f of every successful evaluation */
+  const SfVecOps *ops;          /* cpu_ops or cpu_deferred_ops */
+  GArray *later;                /* Later: deferred results until sync */
+  int syncs;
 } CpuCtx;
+
+/* A deferred result: *out reads NaN until sync writes value. */
+typedef struct
+{
+  double *out;
+  double value;
+} Later;
+
+static const SfVecOps cpu_ops;
 
 static void
 cpu_init (CpuCtx * c, int n, Problem problem)
@@ -64,12 +84,15 @@ cpu_init (CpuCtx * c, int n, Problem problem)
   c->n = n;
   c->problem = problem;
   c->fs = g_array_new (FALSE, FALSE, sizeof (double));
+  c->ops = &cpu_ops;
+  c->later = g_array_new (FALSE, FALSE, sizeof (Later));
 }
 
 static void
 cpu_clear (CpuCtx * c)
 {
   g_array_unref (c->fs);
+  g_array_unref (c->later);
 }
 
 /* Counts an op call; FALSE with an error when it is the one to fail. */
@@ -207,16 +230,42 @@ cpu_eval (gpointer ctx, SfVec * x, double *f, SfVec * g, GError ** error)
   return TRUE;
 }
 
-static gboolean
-cpu_dot (gpointer ctx, SfVec * a, SfVec * b, double *out, GError ** error)
+static double
+dot_of (const SfVec * a, const SfVec * b)
 {
   double s = 0.;
 
-  if (!cpu_tick (ctx, error))
-    return FALSE;
   for (int i = 0; i < a->n; i++)
     s += a->v[i] * b->v[i];
-  *out = s;
+  return s;
+}
+
+static double
+absmax_of (const SfVec * v)
+{
+  double m = 0.;
+
+  for (int i = 0; i < v->n; i++)
+    m = MAX (m, fabs (v->v[i]));
+  return m;
+}
+
+static double
+asum_of (const SfVec * v)
+{
+  double s = 0.;
+
+  for (int i = 0; i < v->n; i++)
+    s += fabs (v->v[i]);
+  return s;
+}
+
+static gboolean
+cpu_dot (gpointer ctx, SfVec * a, SfVec * b, double *out, GError ** error)
+{
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  *out = dot_of (a, b);
   return TRUE;
 }
 
@@ -287,26 +336,18 @@ cpu_zero (gpointer ctx, SfVec * v, GError ** error)
 static gboolean
 cpu_absmax (gpointer ctx, SfVec * v, double *out, GError ** error)
 {
-  double m = 0.;
-
   if (!cpu_tick (ctx, error))
     return FALSE;
-  for (int i = 0; i < v->n; i++)
-    m = MAX (m, fabs (v->v[i]));
-  *out = m;
+  *out = absmax_of (v);
   return TRUE;
 }
 
 static gboolean
 cpu_asum (gpointer ctx, SfVec * v, double *out, GError ** error)
 {
-  double s = 0.;
-
   if (!cpu_tick (ctx, error))
     return FALSE;
-  for (int i = 0; i < v->n; i++)
-    s += fabs (v->v[i]);
-  *out = s;
+  *out = asum_of (v);
   return TRUE;
 }
 
@@ -322,6 +363,117 @@ static const SfVecOps cpu_ops = {
   .zero = cpu_zero,
   .absmax = cpu_absmax,
   .asum = cpu_asum,
+};
+
+/* ---- the optional members, on the host --------------------------------- */
+
+/* Computed now (ops act in call order), handed over at sync. */
+static void
+later_add (CpuCtx * c, double *out, double value)
+{
+  Later l = { out, value };
+
+  *out = NAN;
+  g_array_append_val (c->later, l);
+}
+
+static gboolean
+cpu_reduce_later (gpointer ctx, SfVecReduce what, SfVec * a, SfVec * b,
+    double *out, GError ** error)
+{
+  CpuCtx *c = ctx;
+
+  if (!cpu_tick (c, error))
+    return FALSE;
+  switch (what) {
+    case SF_VEC_DOT:
+      later_add (c, out, dot_of (a, b));
+      return TRUE;
+    case SF_VEC_ABSMAX:
+      later_add (c, out, absmax_of (a));
+      return TRUE;
+    case SF_VEC_ASUM:
+      later_add (c, out, asum_of (a));
+      return TRUE;
+  }
+  g_assert_not_reached ();
+}
+
+static gboolean
+cpu_eval_later (gpointer ctx, SfVec * x, double *f, SfVec * g,
+    GError ** error)
+{
+  double v;
+
+  if (!cpu_eval (ctx, x, &v, g, error))
+    return FALSE;
+  later_add (ctx, f, v);
+  return TRUE;
+}
+
+static gboolean
+cpu_sync (gpointer ctx, GError ** error)
+{
+  CpuCtx *c = ctx;
+
+  if (!cpu_tick (c, error))
+    return FALSE;
+  for (guint k = 0; k < c->later->len; k++) {
+    Later *l = &g_array_index (c->later, Later, k);
+    *l->out = l->value;
+  }
+  g_array_set_size (c->later, 0);
+  c->syncs++;
+  return TRUE;
+}
+
+/* sf_lbfgs_two_loop_host's arithmetic in one call. */
+static gboolean
+cpu_two_loop (gpointer ctx, SfVec * g, SfVec * d, SfVec * const *s,
+    SfVec * const *y, const double *rho, int m, double h_diag,
+    GError ** error)
+{
+  double al[128];
+  int n = g->n;
+
+  if (!cpu_tick (ctx, error))
+    return FALSE;
+  g_assert_cmpint (m, <=, (int) G_N_ELEMENTS (al));
+  memcpy (d->v, g->v, n * sizeof (double));
+  for (int k = 0; k < n; k++)
+    d->v[k] *= -1.;
+  for (int i = m - 1; i >= 0; i--) {
+    al[i] = dot_of (s[i], d) * rho[i];
+    for (int k = 0; k < n; k++)
+      d->v[k] += -al[i] * y[i]->v[k];
+  }
+  for (int k = 0; k < n; k++)
+    d->v[k] *= h_diag;
+  for (int i = 0; i < m; i++) {
+    double be_i = dot_of (y[i], d) * rho[i];
+
+    for (int k = 0; k < n; k++)
+      d->v[k] += (al[i] - be_i) * s[i]->v[k];
+  }
+  return TRUE;
+}
+
+static const SfVecOps cpu_deferred_ops = {
+  .vec_new = cpu_vec_new,
+  .vec_free = cpu_vec_free,
+  .eval = cpu_eval,
+  .dot = cpu_dot,
+  .axpy = cpu_axpy,
+  .scale = cpu_scale,
+  .copy = cpu_copy,
+  .adam = cpu_adam,
+  .zero = cpu_zero,
+  .absmax = cpu_absmax,
+  .asum = cpu_asum,
+  .two_loop = cpu_two_loop,
+  .reduce_later = cpu_reduce_later,
+  .eval_later = cpu_eval_later,
+  .sync = cpu_sync,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -430,7 +582,7 @@ run_lbfgs (CpuCtx * c, SfVec * x, const SfLbfgsOptions * opt, Trace * tr,
   GError *error = NULL;
   gboolean ok;
 
-  ok = sf_lbfgs_minimize (&cpu_ops, c, x, opt, tr ? trace_cb : NULL, tr,
+  ok = sf_lbfgs_minimize (c->ops, c, x, opt, tr ? trace_cb : NULL, tr,
       &r->f, &r->iters, &r->evals, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
@@ -889,7 +1041,7 @@ test_lbfgs_edges (void)
 /* Same final loss and x, iteration and evaluation counts, and the same loss
  * at every evaluation as torch.optim.LBFGS for job j. */
 static void
-check_torch_job (const TorchRef * ref, int j)
+check_torch_job (const TorchRef * ref, int j, const SfVecOps * ops)
 {
   const LbfgsJob *job = &torch_lbfgs_jobs[j];
   CpuCtx c;
@@ -898,8 +1050,10 @@ check_torch_job (const TorchRef * ref, int j)
   Result r;
   GArray *tf, *tx, *tfs, *titers, *tevals;
   double df, dx, dfs;
+  guint n_fs;
 
   cpu_init (&c, TORCH_N, job->problem);
+  c.ops = ops;
   c.amp = job->amp;
   c.w = job->w;
   sf_lbfgs_options_init (&opt, job->max_iter);
@@ -915,11 +1069,16 @@ check_torch_job (const TorchRef * ref, int j)
   tevals = torch_values (ref, j, "evals");
   df = max_rel_diff (&r.f, 1, tf);
   dx = max_rel_diff (x->v, TORCH_N, tx);
-  dfs = max_rel_diff ((double *) c.fs->data, c.fs->len, tfs);
-  g_test_message ("L-BFGS %s, history %d, max_iter %d, lr %g: f %.17g "
+  /* with deferred results, a run that ends on g.d made one evaluation
+   * (the line search's first, asked for with g.d) that torch does not */
+  n_fs = c.fs->len;
+  if (ops != &cpu_ops && n_fs == tfs->len + 1)
+    n_fs--;
+  dfs = max_rel_diff ((double *) c.fs->data, n_fs, tfs);
+  g_test_message ("L-BFGS%s %s, history %d, max_iter %d, lr %g: f %.17g "
       "(torch %.17g), rel. diff f %.3g, x %.3g, every evaluation %.3g; "
-      "%d iterations, %d evaluations", problem_names[job->problem],
-      job->history, job->max_iter, job->lr, r.f,
+      "%d iterations, %d evaluations", ops == &cpu_ops ? "" : " (deferred)",
+      problem_names[job->problem], job->history, job->max_iter, job->lr, r.f,
       g_array_index (tf, double, 0), df, dx, dfs, r.iters, r.evals);
   g_assert_cmpint (r.iters, ==, (int) g_array_index (titers, double, 0));
   g_assert_cmpint (r.evals, ==, (int) g_array_index (tevals, double, 0));
@@ -943,8 +1102,112 @@ test_lbfgs_torch (gconstpointer data)
 
   if (torch_skip (ref))
     return;
-  for (guint j = 0; j < G_N_ELEMENTS (torch_lbfgs_jobs); j++)
-    check_torch_job (ref, j);
+  for (guint j = 0; j < G_N_ELEMENTS (torch_lbfgs_jobs); j++) {
+    check_torch_job (ref, j, &cpu_ops);
+    check_torch_job (ref, j, &cpu_deferred_ops);
+  }
+}
+
+/* Runs for the deferred-ops comparison: the torch jobs' kinds and the
+ * edge cases (converged, unbounded, uphill, flat). */
+typedef struct
+{
+  Problem problem;
+  double amp, w;
+  int n;
+  int seed;
+  int history;
+  int max_iter;
+  int max_eval;
+  double lr;
+  gboolean flip;
+  double start;                 /* != 0: every coordinate starts here */
+} DeferredCase;
+
+static const double flat_qa[3] = { 1., 1., 1. }, flat_qc[3] = { 0., 0., 0. };
+
+static const DeferredCase deferred_cases[] = {
+  {PROBLEM_ROSENBROCK, 0., 0., 2, 0, 100, 100, 0, 1., FALSE, 0.},
+  {PROBLEM_ROSENBROCK, 0., 0., 10, 0, 100, 100, 0, 1., FALSE, 0.},
+  {PROBLEM_ROSENBROCK, 0., 0., 10, 0, 1, 100, 0, 1., FALSE, 0.},
+  {PROBLEM_ROSENBROCK, 0., 0., 10, 0, 3, 20, 0, 1., FALSE, 0.},
+  {PROBLEM_ROSENBROCK, 0., 0., 10, 0, 5, 20, 0, 100., FALSE, 0.},
+  {PROBLEM_ROSENBROCK, 0., 0., 10, 0, 100, 20, 0, 0.1, FALSE, 0.},
+  {PROBLEM_WAVY, 0.5, 3., 10, 1, 3, 100, 0, 1e4, FALSE, 0.},
+  {PROBLEM_SOFTPLUS, 0., 0., 5, 1, 100, 3, 100, 1e-3, FALSE, 0.},
+  {PROBLEM_ROSENBROCK, 0., 0., 4, 0, 100, 20, 100, 1., TRUE, 0.},
+  {PROBLEM_QUADRATIC, 0., 0., 3, 0, 100, 20, 0, 1., FALSE, 1e-5},
+  {PROBLEM_ROSENBROCK, 0., 0., 4, 0, 100, 50, 0, 1., FALSE, 1.},
+};
+
+static void
+run_deferred_case (const DeferredCase * dc, const SfVecOps * ops,
+    CpuCtx * c, SfVec ** x, Result * r)
+{
+  SfLbfgsOptions opt;
+
+  cpu_init (c, dc->n, dc->problem);
+  c->ops = ops;
+  c->amp = dc->amp;
+  c->w = dc->w;
+  c->flip = dc->flip;
+  c->qa = flat_qa;
+  c->qc = flat_qc;
+  *x = start_vector (dc->n, dc->seed);
+  if (dc->start != 0.)
+    for (int i = 0; i < dc->n; i++)
+      (*x)->v[i] = dc->start;
+  sf_lbfgs_options_init (&opt, dc->max_iter);
+  opt.history = dc->history;
+  opt.max_eval = dc->max_eval;
+  opt.lr = dc->lr;
+  run_lbfgs (c, *x, &opt, NULL, r);
+}
+
+/* The optional members change the number of round trips, not a bit of the
+ * result: same f, x, counts and evaluations as the fallbacks, except one
+ * more evaluation (the first trial asked for with g.d) when g.d ends the
+ * run; iterations + evaluations syncs (+1 then). */
+static void
+test_lbfgs_deferred (void)
+{
+  int extra_total = 0;
+
+  for (guint j = 0; j < G_N_ELEMENTS (deferred_cases); j++) {
+    const DeferredCase *dc = &deferred_cases[j];
+    CpuCtx a, b;
+    SfVec *xa, *xb;
+    Result ra, rb;
+    int extra;
+
+    run_deferred_case (dc, &cpu_ops, &a, &xa, &ra);
+    run_deferred_case (dc, &cpu_deferred_ops, &b, &xb, &rb);
+    extra = (int) b.fs->len - (int) a.fs->len;
+    g_test_message ("%s %d-D, history %d, max_iter %d, lr %g: f %.17g, %d "
+        "iterations, %d evaluations; deferred: %d syncs (%.2f per "
+        "iteration), %d op calls (fallbacks: %d), %d evaluation(s) more",
+        problem_names[dc->problem], dc->n, dc->history, dc->max_iter, dc->lr,
+        rb.f, rb.iters, rb.evals, b.syncs,
+        rb.iters ? (double) b.syncs / rb.iters : 0., b.calls, a.calls, extra);
+    g_assert_cmpmem (&rb.f, sizeof (double), &ra.f, sizeof (double));
+    g_assert_cmpmem (xb->v, dc->n * sizeof (double), xa->v,
+        dc->n * sizeof (double));
+    g_assert_cmpint (rb.iters, ==, ra.iters);
+    g_assert_cmpint (rb.evals, ==, ra.evals);
+    g_assert_cmpint (extra, >=, 0);
+    g_assert_cmpint (extra, <=, 1);
+    g_assert_cmpmem (b.fs->data, a.fs->len * sizeof (double), a.fs->data,
+        a.fs->len * sizeof (double));
+    g_assert_cmpint (b.syncs, ==, rb.iters + rb.evals + extra);
+    g_assert_cmpint (a.syncs, ==, 0);
+    extra_total += extra;
+    g_free (xa);
+    g_free (xb);
+    cpu_clear (&a);
+    cpu_clear (&b);
+  }
+  /* the flat case ends on g.d: the thrown-away evaluation is exercised */
+  g_assert_cmpint (extra_total, >=, 1);
 }
 
 /* Adam for ADAM_STEPS steps on the quadratic; a, qc receive it. */
@@ -1027,10 +1290,13 @@ static const ErrorCase error_cases[] = {
 #define ERR_ITERS 12
 #define ERR_HISTORY 3
 
+static const SfVecOps *error_ops = &cpu_ops;
+
 static void
 error_ctx_init (CpuCtx * c, const ErrorCase * ec)
 {
   cpu_init (c, ec->n, ec->problem);
+  c->ops = error_ops;
   c->amp = ec->amp;
   c->w = ec->w;
 }
@@ -1049,7 +1315,7 @@ lbfgs_error_run (const ErrorCase * ec, CpuCtx * c, double *f, int *iters,
   opt.history = ERR_HISTORY;
   opt.max_eval = 100;
   opt.lr = ec->lr;
-  ok = sf_lbfgs_minimize (&cpu_ops, c, x, &opt, NULL, NULL, f, iters, &evals,
+  ok = sf_lbfgs_minimize (c->ops, c, x, &opt, NULL, NULL, f, iters, &evals,
       error);
   g_free (x);
   return ok;
@@ -1086,8 +1352,9 @@ check_lbfgs_fails_at (const ErrorCase * ec, int k, gboolean evals_only)
 }
 
 static void
-test_lbfgs_errors (void)
+check_lbfgs_errors (const SfVecOps * ops)
 {
+  error_ops = ops;
   for (guint j = 0; j < G_N_ELEMENTS (error_cases); j++) {
     const ErrorCase *ec = &error_cases[j];
     CpuCtx c;
@@ -1107,9 +1374,18 @@ test_lbfgs_errors (void)
       check_lbfgs_fails_at (ec, k, TRUE);
     for (int k = 1; k <= calls; k++)
       check_lbfgs_fails_at (ec, k, FALSE);
-    g_test_message ("L-BFGS %s: failed each of %d evaluations and %d op "
-        "calls", problem_names[ec->problem], evals, calls);
+    g_test_message ("L-BFGS%s %s: failed each of %d evaluations and %d op "
+        "calls", ops == &cpu_ops ? "" : " (deferred)",
+        problem_names[ec->problem], evals, calls);
   }
+  error_ops = &cpu_ops;
+}
+
+static void
+test_lbfgs_errors (void)
+{
+  check_lbfgs_errors (&cpu_ops);
+  check_lbfgs_errors (&cpu_deferred_ops);
 }
 
 /* Adam reports the loss evaluated at the start of each step; a callback
@@ -1201,6 +1477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/optim/lbfgs/edges", test_lbfgs_edges);
   g_test_add_data_func ("/optim/lbfgs/torch", &ref, test_lbfgs_torch);
   g_test_add_func ("/optim/lbfgs/errors", test_lbfgs_errors);
+  g_test_add_func ("/optim/lbfgs/deferred", test_lbfgs_deferred);
   g_test_add_data_func ("/optim/adam/torch", &ref, test_adam_torch);
   g_test_add_func ("/optim/adam/stop", test_adam_stop);
   g_test_add_func ("/optim/adam/errors", test_adam_errors);
