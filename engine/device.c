@@ -375,6 +375,7 @@ sf_device_free (SfDevice *dev)
   if (dev->device) {
     vkDeviceWaitIdle (dev->device);
     sf_kernels_destroy (dev);
+    sf_stats_destroy (dev);
     if (dev->fence)
       vkDestroyFence (dev->device, dev->fence, NULL);
     if (dev->pool)

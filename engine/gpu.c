@@ -156,6 +156,8 @@ sf_buffer_new (SfDevice *dev, VkDeviceSize size, SfMemKind kind,
   r = vkAllocateMemory (dev->device, &mai, NULL, &b->memory);
   if (r != VK_SUCCESS)
     goto vkfail;
+  b->allocated = req.size;
+  sf_stats_mem_alloc (dev, b->allocated);
   r = vkBindBufferMemory (dev->device, b->buffer, b->memory, 0);
   if (r != VK_SUCCESS)
     goto vkfail;
@@ -201,8 +203,10 @@ sf_buffer_free (SfDevice *dev, SfBuffer *b)
     return;
   if (b->buffer)
     vkDestroyBuffer (dev->device, b->buffer, NULL);
-  if (b->memory)
+  if (b->memory) {
     vkFreeMemory (dev->device, b->memory, NULL);
+    sf_stats_mem_free (dev, b->allocated);
+  }
   g_free (b);
 }
 
@@ -300,21 +304,33 @@ sf_cmd_free (SfDevice *dev, VkCommandBuffer cb)
 }
 
 /* Ends (if still recording: the caller passes only buffers it began and did
- * not end) and submits cbs in order, waits for them. */
+ * not end) and submits cbs in order, waits for them.  While profiling is on
+ * (stats.c), a pre-recorded buffer that writes the start timestamp goes
+ * first and the end timestamp is recorded into the last buffer before it
+ * ends. */
 gboolean
 sf_cmd_submit_wait (SfDevice *dev, VkCommandBuffer *cbs, guint n,
     gboolean free_after, GError **error)
 {
   VkResult r = VK_SUCCESS;
   const char *what = "vkEndCommandBuffer";
+  gboolean profiling = dev->profiling && n > 0;
+  VkCommandBuffer head = profiling ? sf_stats_timing_begin (dev) : NULL;
+  VkCommandBuffer *all = cbs;
 
+  if (head) {
+    all = g_new (VkCommandBuffer, n + 1);
+    all[0] = head;
+    memcpy (all + 1, cbs, n * sizeof (VkCommandBuffer));
+    sf_stats_timing_end (dev, cbs[n - 1]);
+  }
   for (guint i = 0; i < n && r == VK_SUCCESS; i++)
     r = vkEndCommandBuffer (cbs[i]);
   if (r == VK_SUCCESS) {
     VkSubmitInfo si = {
       .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-      .commandBufferCount = n,
-      .pCommandBuffers = cbs,
+      .commandBufferCount = head ? n + 1 : n,
+      .pCommandBuffers = all,
     };
     what = "vkQueueSubmit";
     r = vkQueueSubmit (dev->queue, 1, &si, dev->fence);
@@ -322,8 +338,12 @@ sf_cmd_submit_wait (SfDevice *dev, VkCommandBuffer *cbs, guint n,
       what = "vkWaitForFences";
       r = vkWaitForFences (dev->device, 1, &dev->fence, VK_TRUE, UINT64_MAX);
       vkResetFences (dev->device, 1, &dev->fence);
+      if (r == VK_SUCCESS && profiling)
+        sf_stats_timing_collect (dev, head != NULL);
     }
   }
+  if (all != cbs)
+    g_free (all);
   if (free_after)
     vkFreeCommandBuffers (dev->device, dev->pool, n, cbs);
   if (r != VK_SUCCESS)

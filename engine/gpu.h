@@ -72,6 +72,19 @@ struct SfDevice
   VkFence fence;
   PFN_vkCmdPushDescriptorSetKHR push_descriptor;
   SfKernel kernels[SF_K_COUNT];
+  /* statistics (stats.c): bytes of the sf_buffer_new allocations now and
+   * at most; GPU time of the submissions made while profiling is on */
+  guint64 mem_in_use;
+  guint64 mem_peak;
+  gboolean profiling;
+  int timestamps;               /* 0 not yet checked, 1 usable, -1 not */
+  double timestamp_period;      /* ns per tick */
+  guint64 timestamp_mask;       /* timestampValidBits of the queue family */
+  VkQueryPool query_pool;       /* 2 timestamps: start, end */
+  VkCommandBuffer ts_head;      /* pre-recorded: reset, start timestamp */
+  guint64 gpu_ns;
+  guint64 submissions;
+  guint64 untimed;              /* submissions without a GPU time */
 };
 
 typedef enum
@@ -86,6 +99,7 @@ typedef struct
   VkDeviceMemory memory;
   VkDeviceSize size;
   void *mapped;                 /* non-NULL when host-visible */
+  VkDeviceSize allocated;       /* bytes of its memory, as counted in stats */
 } SfBuffer;
 
 /* Size checks: a * b * c * 4 bytes, FALSE with SF_ERROR_TOO_LARGE on
@@ -109,6 +123,19 @@ gboolean sf_cmd_begin (SfDevice *dev, VkCommandBuffer *cb, GError **error);
 gboolean sf_cmd_submit_wait (SfDevice *dev, VkCommandBuffer *cbs, guint n,
     gboolean free_after, GError **error);
 void sf_cmd_free (SfDevice *dev, VkCommandBuffer cb);
+
+/* stats.c: memory accounting (called by sf_buffer_new / sf_buffer_free)
+ * and GPU timing of a submission when profiling is on.  sf_cmd_submit_wait
+ * asks sf_stats_timing_begin for a command buffer to submit first (NULL:
+ * not timed), calls sf_stats_timing_end on its last buffer before ending
+ * it, and sf_stats_timing_collect after the fence (timed: whether the
+ * submission ran with the head buffer). */
+void sf_stats_mem_alloc (SfDevice *dev, VkDeviceSize bytes);
+void sf_stats_mem_free (SfDevice *dev, VkDeviceSize bytes);
+VkCommandBuffer sf_stats_timing_begin (SfDevice *dev);
+void sf_stats_timing_end (SfDevice *dev, VkCommandBuffer last);
+void sf_stats_timing_collect (SfDevice *dev, gboolean timed);
+void sf_stats_destroy (SfDevice *dev);
 
 /* Records kernel k over groups gx x gy x gz with the given buffers (whole
  * ranges) and push constants, then a barrier. */

@@ -67,6 +67,34 @@ void sf_device_free (SfDevice *dev);
  * and `--list-devices`.  Returns a newly allocated string. */
 char *sf_device_list (GError **error);
 
+/* Statistics of a device, for benchmarks and diagnostics.  Memory counts
+ * every buffer the engine allocates on the device (working data, weights,
+ * host-visible scalars and staging), at the size of its allocation.  GPU
+ * time is measured with Vulkan timestamps around each submission while
+ * profiling is on; the counters only grow (take differences). */
+typedef struct
+{
+  guint64 mem_in_use;           /* bytes allocated now */
+  guint64 mem_peak;             /* most bytes at once since the device was
+                                 * made or sf_device_reset_peak() */
+  guint64 submissions;          /* submissions made while profiling was on */
+  guint64 gpu_ns;               /* their GPU time, first command to last */
+  gboolean gpu_time_valid;      /* gpu_ns covers every one of them: FALSE
+                                 * before the first, and for good where the
+                                 * queue has no timestamps */
+} SfDeviceStats;
+
+/* Turns GPU timing on or off (default off).  On, each submission carries
+ * two timestamp writes (negligible cost), made on first use; a device
+ * without timestamps runs as before with gpu_time_valid FALSE. */
+void sf_device_set_profiling (SfDevice *dev, gboolean on);
+
+/* Copies the current statistics into *out. */
+void sf_device_get_stats (SfDevice *dev, SfDeviceStats *out);
+
+/* Starts a new peak: mem_peak becomes mem_in_use. */
+void sf_device_reset_peak (SfDevice *dev);
+
 /* ---- network ------------------------------------------------------------ */
 
 SfNet *sf_net_new (SfDevice *dev, const SfVggWeights *weights,

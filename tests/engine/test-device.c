@@ -1,7 +1,8 @@
 /* test-device.c - device selection, features and the error paths a user
  * meets: no Vulkan driver at all, a selector that matches nothing, out of
  * memory (the message gives the size), a size beyond the device's buffer
- * limit; and the borrowed-device mode. */
+ * limit; the borrowed-device mode; and the device statistics the benchmark
+ * reads (memory in use and peak to the byte, GPU time of submissions). */
 #include "engine-test-util.h"
 
 static void
@@ -119,6 +120,182 @@ test_borrowed (void)
   sf_device_free (owner);
 }
 
+static guint64
+stats_in_use (SfDevice *dev)
+{
+  SfDeviceStats s;
+  sf_device_get_stats (dev, &s);
+  return s.mem_in_use;
+}
+
+static guint64
+stats_peak (SfDevice *dev)
+{
+  SfDeviceStats s;
+  sf_device_get_stats (dev, &s);
+  return s.mem_peak;
+}
+
+static SfBuffer *
+stats_buffer (SfDevice *dev, VkDeviceSize size, SfMemKind kind)
+{
+  GError *err = NULL;
+  SfBuffer *b = sf_buffer_new (dev, size, kind, &err);
+  g_assert_no_error (err);
+  /* counted at the allocation's size: at least what was asked, and no
+   * more than an alignment's worth above it */
+  g_assert_cmpuint (b->allocated, >=, size);
+  g_assert_cmpuint (b->allocated, <, size + 65536);
+  return b;
+}
+
+/* Memory accounting: in use and peak follow allocations and frees to the
+ * byte; reset_peak starts a new peak; a stylizer's buffers come and go. */
+static void
+test_stats_memory (void)
+{
+  GError *err = NULL;
+  SfDevice *dev = test_device ();
+  SfDeviceStats s;
+
+  sf_device_get_stats (dev, &s);
+  g_assert_cmpuint (s.mem_in_use, ==, 0);
+  g_assert_cmpuint (s.mem_peak, ==, 0);
+  g_assert_cmpuint (s.submissions, ==, 0);
+  g_assert_false (s.gpu_time_valid);
+
+  SfBuffer *a = stats_buffer (dev, 1 << 20, SF_MEM_DEVICE);
+  g_assert_cmpuint (stats_in_use (dev), ==, a->allocated);
+  SfBuffer *b = stats_buffer (dev, 3 << 20, SF_MEM_HOST);
+  guint64 ab = a->allocated + b->allocated;
+  g_test_message ("1 MiB and 3 MiB buffers: %" G_GUINT64_FORMAT " and %"
+      G_GUINT64_FORMAT " bytes allocated", (guint64) a->allocated,
+      (guint64) b->allocated);
+  g_assert_cmpuint (ab, >=, 4 << 20);
+  g_assert_cmpuint (stats_in_use (dev), ==, ab);
+  g_assert_cmpuint (stats_peak (dev), ==, ab);
+
+  sf_buffer_free (dev, a);
+  g_assert_cmpuint (stats_in_use (dev), ==, b->allocated);
+  g_assert_cmpuint (stats_peak (dev), ==, ab);
+  sf_device_reset_peak (dev);
+  g_assert_cmpuint (stats_peak (dev), ==, b->allocated);
+
+  SfBuffer *c = stats_buffer (dev, 256 << 10, SF_MEM_DEVICE);
+  guint64 bc = b->allocated + c->allocated;
+  g_assert_cmpuint (stats_in_use (dev), ==, bc);
+  g_assert_cmpuint (stats_peak (dev), ==, bc);
+  sf_buffer_free (dev, b);
+  sf_buffer_free (dev, c);
+  g_assert_cmpuint (stats_in_use (dev), ==, 0);
+  g_assert_cmpuint (stats_peak (dev), ==, bc);
+  sf_device_reset_peak (dev);
+  g_assert_cmpuint (stats_peak (dev), ==, 0);
+
+  /* a failed allocation counts nothing */
+  g_assert_null (sf_buffer_new (dev, (VkDeviceSize) 1 << 46, SF_MEM_DEVICE,
+          &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY);
+  g_clear_error (&err);
+  g_assert_cmpuint (stats_in_use (dev), ==, 0);
+
+  /* the network's weights, then a 32x32 stylizer: VGG-19 through conv5_1
+   * has 12,940,992 weights (packed twice: forward and backward) */
+  SfVggWeights *w = sf_vgg_weights_new_default (0);
+  SfNet *net = sf_net_new (dev, w, SF_POOL_MAX, &err);
+  g_assert_no_error (err);
+  guint64 net_bytes = stats_in_use (dev);
+  g_test_message ("network: %" G_GUINT64_FORMAT " bytes", net_bytes);
+  g_assert_cmpuint (net_bytes, >=, (guint64) 2 * 4 * 12940992);
+  SfStylizer *st = sf_stylizer_new (net, 32, 32, &err);
+  g_assert_no_error (err);
+  guint64 st_bytes = stats_in_use (dev) - net_bytes;
+  g_test_message ("32x32 stylizer: %" G_GUINT64_FORMAT " bytes", st_bytes);
+  /* at least the activations of conv1_1 and conv1_2: 2 x 64 x 32 x 32 */
+  g_assert_cmpuint (st_bytes, >=, 2 * 64 * 32 * 32 * 4);
+  g_assert_cmpuint (stats_peak (dev), >=, net_bytes + st_bytes);
+  sf_stylizer_free (st);
+  g_assert_cmpuint (stats_in_use (dev), ==, net_bytes);
+  sf_net_free (net);
+  sf_vgg_weights_free (w);
+  g_assert_cmpuint (stats_in_use (dev), ==, 0);
+  sf_device_free (dev);
+}
+
+/* GPU timing: submissions are counted and timed only while profiling is
+ * on; one evaluation's GPU time is positive and within its wall time. */
+static void
+test_stats_profiling (void)
+{
+  GError *err = NULL;
+  SfDevice *dev = test_device ();
+  SfVggWeights *w = sf_vgg_weights_new_default (0);
+  SfNet *net = sf_net_new (dev, w, SF_POOL_MAX, &err);
+  g_assert_no_error (err);
+  const int sz = 32;
+  SfStylizer *st = sf_stylizer_new (net, sz, sz, &err);
+  g_assert_no_error (err);
+  float *img = g_new (float, 3 * sz * sz);
+  SfParams p;
+  SfDeviceStats s0, s1, s2;
+
+  sf_params_init (&p);
+  test_fill (img, 3 * sz * sz, 7, 0.0f, 1.0f);
+  g_assert_true (sf_stylizer_set_style (st, img, sz, sz, &err));
+  g_assert_true (sf_stylizer_set_content (st, img, &err));
+  g_assert_true (sf_stylizer_set_image (st, img, &err));
+  g_assert_no_error (err);
+  /* the set-up above ran with profiling off: nothing counted */
+  sf_device_get_stats (dev, &s0);
+  g_assert_cmpuint (s0.submissions, ==, 0);
+  g_assert_cmpuint (s0.gpu_ns, ==, 0);
+
+  sf_device_set_profiling (dev, TRUE);
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_true (sf_stylizer_evaluate (st, &p, NULL, NULL, &err));
+  gint64 wall_ns = (g_get_monotonic_time () - t0) * 1000;
+  g_assert_no_error (err);
+  sf_device_get_stats (dev, &s1);
+  g_test_message ("one 32x32 evaluation: %" G_GUINT64_FORMAT " submission(s),"
+      " GPU %s %.3f ms, wall %.3f ms", s1.submissions,
+      s1.gpu_time_valid ? "valid" : "unavailable", s1.gpu_ns / 1e6,
+      wall_ns / 1e6);
+  g_assert_cmpuint (s1.submissions, >=, 1);
+  if (strstr (sf_device_get_name (dev), "llvmpipe"))
+    g_assert_true (s1.gpu_time_valid);  /* lavapipe has timestamps */
+  if (s1.gpu_time_valid) {
+    g_assert_cmpuint (s1.gpu_ns, >, 0);
+    /* GPU time lies inside the host's interval (1 ms slack for clocks) */
+    g_assert_cmpuint (s1.gpu_ns, <=, (guint64) wall_ns + 1000000);
+  } else {
+    g_assert_cmpuint (s1.gpu_ns, ==, 0);
+  }
+
+  /* off again: neither counted nor timed */
+  sf_device_set_profiling (dev, FALSE);
+  g_assert_true (sf_stylizer_evaluate (st, &p, NULL, NULL, &err));
+  g_assert_no_error (err);
+  sf_device_get_stats (dev, &s2);
+  g_assert_cmpuint (s2.submissions, ==, s1.submissions);
+  g_assert_cmpuint (s2.gpu_ns, ==, s1.gpu_ns);
+
+  /* on again: a second evaluation adds about as much (same work) */
+  sf_device_set_profiling (dev, TRUE);
+  g_assert_true (sf_stylizer_evaluate (st, &p, NULL, NULL, &err));
+  g_assert_no_error (err);
+  sf_device_get_stats (dev, &s2);
+  g_assert_cmpuint (s2.submissions, ==, 2 * s1.submissions);
+  g_assert_cmpint (s2.gpu_time_valid, ==, s1.gpu_time_valid);
+  if (s2.gpu_time_valid)
+    g_assert_cmpuint (s2.gpu_ns, >, s1.gpu_ns);
+
+  g_free (img);
+  sf_stylizer_free (st);
+  sf_net_free (net);
+  sf_vgg_weights_free (w);
+  sf_device_free (dev);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -128,5 +305,7 @@ main (int argc, char **argv)
   g_test_add_func ("/device/no-driver", test_no_driver);
   g_test_add_func ("/device/out-of-memory", test_out_of_memory);
   g_test_add_func ("/device/borrowed", test_borrowed);
+  g_test_add_func ("/device/stats-memory", test_stats_memory);
+  g_test_add_func ("/device/stats-profiling", test_stats_profiling);
   return g_test_run ();
 }

@@ -1,0 +1,199 @@
+/* stats.c - the device's statistics: memory the engine holds, and the GPU
+ * time of its submissions.
+ *
+ * Why: the benchmark (tests/bench/) reports milliseconds per iteration
+ * measured on the GPU's own clock and the peak device memory of each size;
+ * host clocks around a submission also count the driver's submission and
+ * the wake-up after the fence, which on a fast GPU is a large part of a
+ * small workload.
+ *
+ * Memory: every sf_buffer_new allocation (device-local and host-visible
+ * alike, staging included) is counted with the size of its VkDeviceMemory
+ * (the driver's requirement, at least the size asked for) from allocation
+ * to sf_buffer_free; the peak is the most held at once since the device
+ * was made or sf_device_reset_peak.
+ *
+ * Timing (only while sf_device_set_profiling is on): sf_cmd_submit_wait
+ * submits a pre-recorded command buffer first that resets a 2-query
+ * timestamp pool and writes the start timestamp (TOP_OF_PIPE), and writes
+ * the end timestamp (BOTTOM_OF_PIPE) at the end of the caller's last
+ * command buffer, just before it ends it; after the fence it reads both
+ * and adds (end - start) x timestampPeriod to the total.  The query pool
+ * and the head buffer are made on first use.  A queue family without
+ * timestamps (timestampValidBits 0, or a zero timestampPeriod), or a
+ * failure to make the pool, makes the GPU time unavailable (logged once;
+ * the submissions still run and are counted) rather than an error.
+ *
+ * Like the rest of SfDevice, not thread-safe: one thread at a time.
+ */
+#include "gpu.h"
+
+void
+sf_stats_mem_alloc (SfDevice *dev, VkDeviceSize bytes)
+{
+  /* saturating: a sum past 2^64 bytes cannot happen, but stays defined */
+  if (!g_uint64_checked_add (&dev->mem_in_use, dev->mem_in_use, bytes))
+    dev->mem_in_use = G_MAXUINT64;
+  dev->mem_peak = MAX (dev->mem_peak, dev->mem_in_use);
+}
+
+void
+sf_stats_mem_free (SfDevice *dev, VkDeviceSize bytes)
+{
+  g_warn_if_fail (bytes <= dev->mem_in_use);
+  dev->mem_in_use -= MIN (bytes, dev->mem_in_use);
+}
+
+/* Checks the queue family's timestamp support and makes the query pool and
+ * the head command buffer.  FALSE (logged) when timing is unavailable. */
+static gboolean
+timing_setup (SfDevice *dev)
+{
+  VkQueueFamilyProperties *q;
+  uint32_t n = 0, bits = 0;
+  GError *error = NULL;
+  VkResult r;
+  const char *what;
+
+  vkGetPhysicalDeviceQueueFamilyProperties (dev->phys, &n, NULL);
+  q = g_new0 (VkQueueFamilyProperties, MAX (n, 1));
+  vkGetPhysicalDeviceQueueFamilyProperties (dev->phys, &n, q);
+  if (dev->queue_family < n)
+    bits = q[dev->queue_family].timestampValidBits;
+  g_free (q);
+  if (bits == 0 || !(dev->props.limits.timestampPeriod > 0.0f)) {
+    g_message ("%s: no GPU timestamps on queue family %u of %s "
+        "(timestampValidBits %u, timestampPeriod %g): GPU time unavailable",
+        G_STRLOC, dev->queue_family, dev->name, bits,
+        (double) dev->props.limits.timestampPeriod);
+    return FALSE;
+  }
+  dev->timestamp_mask = bits >= 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1)
+      << bits) - 1;
+  dev->timestamp_period = dev->props.limits.timestampPeriod;
+
+  VkQueryPoolCreateInfo qpi = {
+    .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+    .queryType = VK_QUERY_TYPE_TIMESTAMP,
+    .queryCount = 2,
+  };
+  VkCommandBufferAllocateInfo ai = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+    .commandPool = dev->pool,
+    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+    .commandBufferCount = 1,
+  };
+  /* no ONE_TIME_SUBMIT: the same buffer starts every timed submission */
+  VkCommandBufferBeginInfo bi = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+  };
+
+  what = "vkCreateQueryPool";
+  r = vkCreateQueryPool (dev->device, &qpi, NULL, &dev->query_pool);
+  if (r == VK_SUCCESS) {
+    what = "vkAllocateCommandBuffers";
+    r = vkAllocateCommandBuffers (dev->device, &ai, &dev->ts_head);
+  }
+  if (r == VK_SUCCESS) {
+    what = "vkBeginCommandBuffer";
+    r = vkBeginCommandBuffer (dev->ts_head, &bi);
+  }
+  if (r == VK_SUCCESS) {
+    vkCmdResetQueryPool (dev->ts_head, dev->query_pool, 0, 2);
+    vkCmdWriteTimestamp (dev->ts_head, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
+        dev->query_pool, 0);
+    what = "vkEndCommandBuffer";
+    r = vkEndCommandBuffer (dev->ts_head);
+  }
+  if (r != VK_SUCCESS) {
+    sf_vk_fail (&error, r, __FILE__, __LINE__, what);
+    g_message ("%s: GPU time unavailable on %s: %s", G_STRLOC, dev->name,
+        error->message);
+    g_error_free (error);
+    sf_stats_destroy (dev);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+VkCommandBuffer
+sf_stats_timing_begin (SfDevice *dev)
+{
+  if (!dev->profiling)
+    return VK_NULL_HANDLE;
+  if (dev->timestamps == 0)
+    dev->timestamps = timing_setup (dev) ? 1 : -1;
+  return dev->timestamps > 0 ? dev->ts_head : VK_NULL_HANDLE;
+}
+
+void
+sf_stats_timing_end (SfDevice *dev, VkCommandBuffer last)
+{
+  vkCmdWriteTimestamp (last, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT,
+      dev->query_pool, 1);
+}
+
+void
+sf_stats_timing_collect (SfDevice *dev, gboolean timed)
+{
+  guint64 ts[2] = { 0, 0 };
+  GError *error = NULL;
+  VkResult r;
+
+  dev->submissions++;
+  if (!timed) {
+    dev->untimed++;
+    return;
+  }
+  /* the fence has signalled: both results are available */
+  r = vkGetQueryPoolResults (dev->device, dev->query_pool, 0, 2, sizeof ts,
+      ts, sizeof ts[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+  if (r != VK_SUCCESS) {
+    sf_vk_fail (&error, r, __FILE__, __LINE__, "vkGetQueryPoolResults");
+    g_message ("%s: this submission's GPU time is unavailable: %s",
+        G_STRLOC, error->message);
+    g_error_free (error);
+    dev->untimed++;
+    return;
+  }
+  dev->gpu_ns += (guint64) (((ts[1] - ts[0]) & dev->timestamp_mask)
+      * dev->timestamp_period + 0.5);
+}
+
+void
+sf_stats_destroy (SfDevice *dev)
+{
+  if (!dev->device)
+    return;
+  if (dev->ts_head)
+    vkFreeCommandBuffers (dev->device, dev->pool, 1, &dev->ts_head);
+  if (dev->query_pool)
+    vkDestroyQueryPool (dev->device, dev->query_pool, NULL);
+  dev->ts_head = VK_NULL_HANDLE;
+  dev->query_pool = VK_NULL_HANDLE;
+}
+
+void
+sf_device_set_profiling (SfDevice *dev, gboolean on)
+{
+  g_return_if_fail (dev != NULL);
+  dev->profiling = on;
+}
+
+void
+sf_device_get_stats (SfDevice *dev, SfDeviceStats *out)
+{
+  g_return_if_fail (dev != NULL && out != NULL);
+  out->mem_in_use = dev->mem_in_use;
+  out->mem_peak = dev->mem_peak;
+  out->submissions = dev->submissions;
+  out->gpu_ns = dev->gpu_ns;
+  out->gpu_time_valid = dev->submissions > 0 && dev->untimed == 0;
+}
+
+void
+sf_device_reset_peak (SfDevice *dev)
+{
+  g_return_if_fail (dev != NULL);
+  dev->mem_peak = dev->mem_in_use;
+}
