@@ -221,7 +221,8 @@ detect_features (SfDevice * dev)
   vkGetPhysicalDeviceFeatures2 (dev->phys, &f2);
   vkGetPhysicalDeviceProperties2 (dev->phys, &p2);
   dev->features.is_cpu = dev->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  dev->features.fp16_storage = s16.storageBuffer16BitAccess;
+  /* a borrowed device's enabled features are unknown: no fp16 storage */
+  dev->features.fp16_storage = s16.storageBuffer16BitAccess && dev->owned;
   dev->features.fp16_arithmetic = f16.shaderFloat16;
   dev->features.subgroup_size = sg.subgroupSize;
   dev->features.coopmat_nv = has_extension (dev->phys,
@@ -240,8 +241,22 @@ create_logical (SfDevice * dev, GError ** error)
     .pQueuePriorities = &prio,
   };
   const char *exts[] = { VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME };
+  /* 16-bit storage (core in Vulkan 1.1) where the device has it: the fp16
+   * activation path (net.c) needs storageBuffer16BitAccess */
+  VkPhysicalDevice16BitStorageFeatures s16 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+  };
+  VkPhysicalDeviceFeatures2 f2 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+    .pNext = &s16,
+  };
+  vkGetPhysicalDeviceFeatures2 (dev->phys, &f2);
+  s16.uniformAndStorageBuffer16BitAccess = VK_FALSE;
+  s16.storagePushConstant16 = VK_FALSE;
+  s16.storageInputOutput16 = VK_FALSE;
   VkDeviceCreateInfo ci = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+    .pNext = s16.storageBuffer16BitAccess ? &s16 : NULL,
     .queueCreateInfoCount = 1,
     .pQueueCreateInfos = &qci,
     .enabledExtensionCount = G_N_ELEMENTS (exts),

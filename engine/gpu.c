@@ -38,6 +38,17 @@
 #include "flow_warp.spv.h"
 #include "flow_consistency.spv.h"
 
+#include "conv_fwd16.spv.h"
+#include "conv_bwd16.spv.h"
+#include "conv_gemm_fwd16.spv.h"
+#include "conv_gemm_bwd16.spv.h"
+#include "pool_fwd16.spv.h"
+#include "pool_bwd16.spv.h"
+#include "gram16.spv.h"
+#include "style_grad16.spv.h"
+#include "diff16.spv.h"
+#include "imgnorm16.spv.h"
+
 typedef struct
 {
   const char *name;
@@ -73,6 +84,17 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_FLOW_LK, sf_spv_flow_lk, 5),
   K (SF_K_FLOW_WARP, sf_spv_flow_warp, 3),
   K (SF_K_FLOW_CONSISTENCY, sf_spv_flow_consistency, 3),
+  /* fp16 activation storage */
+  K (SF_K_CONV_FWD16, sf_spv_conv_fwd16, 4),
+  K (SF_K_CONV_BWD16, sf_spv_conv_bwd16, 4),
+  K (SF_K_CONV_GEMM_FWD16, sf_spv_conv_gemm_fwd16, 5),
+  K (SF_K_CONV_GEMM_BWD16, sf_spv_conv_gemm_bwd16, 4),
+  K (SF_K_POOL_FWD16, sf_spv_pool_fwd16, 2),
+  K (SF_K_POOL_BWD16, sf_spv_pool_bwd16, 3),
+  K (SF_K_GRAM16, sf_spv_gram16, 2),
+  K (SF_K_STYLE_GRAD16, sf_spv_style_grad16, 3),
+  K (SF_K_DIFF16, sf_spv_diff16, 5),
+  K (SF_K_IMGNORM16, sf_spv_imgnorm16, 2),
   /* the L-BFGS two-loop recursion (vecops.c) */
   K (SF_K_FOLD, sf_spv_fold, 1),
   K (SF_K_AXPY_DEV, sf_spv_axpy_dev, 3),

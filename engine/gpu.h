@@ -42,6 +42,17 @@ typedef enum
   SF_K_FLOW_WARP,
   SF_K_FLOW_CONSISTENCY,
   SF_K_BLEND,
+  /* fp16 activation storage variants (-DACT16; net.c sf_net_kernel) */
+  SF_K_CONV_FWD16,
+  SF_K_CONV_BWD16,
+  SF_K_CONV_GEMM_FWD16,
+  SF_K_CONV_GEMM_BWD16,
+  SF_K_POOL_FWD16,
+  SF_K_POOL_BWD16,
+  SF_K_GRAM16,
+  SF_K_STYLE_GRAD16,
+  SF_K_DIFF16,
+  SF_K_IMGNORM16,
   /* the L-BFGS two-loop recursion on the GPU (vecops.c) */
   SF_K_FOLD,
   SF_K_AXPY_DEV,

@@ -138,20 +138,70 @@ SfNet *
 sf_net_new (SfDevice *dev, const SfVggWeights *weights, SfPooling pooling,
     GError **error)
 {
-  return sf_net_new_with_impl (dev, weights, pooling, SF_CONV_AUTO, error);
+  return sf_net_new_full (dev, weights, pooling, SF_CONV_AUTO,
+      SF_PRECISION_AUTO, error);
+}
+
+static gboolean
+resolve_precision (SfDevice * dev, SfPrecision precision, GError ** error)
+{
+  const char *env = g_getenv ("STYLEFILTER_PRECISION");
+
+  if (precision == SF_PRECISION_FP16 && !dev->features.fp16_storage) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "fp16 activations need 16-bit storage (storageBuffer16BitAccess), "
+        "which device %s does not offer", dev->name);
+    return FALSE;
+  }
+  if (precision == SF_PRECISION_AUTO && env
+      && g_ascii_strcasecmp (env, "fp16") == 0) {
+    if (dev->features.fp16_storage)
+      return TRUE;
+    g_warning ("STYLEFILTER_PRECISION=fp16: device %s has no 16-bit storage, "
+        "using fp32", dev->name);
+  }
+  return precision == SF_PRECISION_FP16;
+}
+
+SfKernelId
+sf_net_kernel (const SfNet *net, SfKernelId k)
+{
+  if (!net->fp16)
+    return k;
+  switch (k) {
+    case SF_K_CONV_FWD: return SF_K_CONV_FWD16;
+    case SF_K_CONV_BWD: return SF_K_CONV_BWD16;
+    case SF_K_CONV_GEMM_FWD: return SF_K_CONV_GEMM_FWD16;
+    case SF_K_CONV_GEMM_BWD: return SF_K_CONV_GEMM_BWD16;
+    case SF_K_POOL_FWD: return SF_K_POOL_FWD16;
+    case SF_K_POOL_BWD: return SF_K_POOL_BWD16;
+    case SF_K_GRAM: return SF_K_GRAM16;
+    case SF_K_STYLE_GRAD: return SF_K_STYLE_GRAD16;
+    case SF_K_DIFF: return SF_K_DIFF16;
+    case SF_K_IMGNORM: return SF_K_IMGNORM16;
+    default: return k;
+  }
 }
 
 SfNet *
-sf_net_new_with_impl (SfDevice *dev, const SfVggWeights *weights,
-    SfPooling pooling, SfConvImpl impl, GError **error)
+sf_net_new_full (SfDevice *dev, const SfVggWeights *weights,
+    SfPooling pooling, SfConvImpl impl, SfPrecision precision, GError **error)
 {
   SfNet *net = g_new0 (SfNet, 1);
+  GError *perr = NULL;
 
   net->dev = dev;
   net->pooling = pooling;
   net->impl = resolve_impl (dev, impl);
-  g_debug ("convolution kernels: %s", net->impl == SF_CONV_GEMM ?
-      "implicit GEMM (conv_gemm)" : "direct (conv3x3)");
+  net->fp16 = resolve_precision (dev, precision, &perr);
+  if (perr) {
+    g_propagate_error (error, perr);
+    g_free (net);
+    return NULL;
+  }
+  g_debug ("convolution kernels: %s, activations %s", net->impl ==
+      SF_CONV_GEMM ? "implicit GEMM (conv_gemm)" : "direct (conv3x3)",
+      net->fp16 ? "fp16" : "fp32");
   for (int i = 0; i < SF_VGG_NUM_CONVS; i++) {
     const SfConvWeights *c = &weights->conv[i];
 
@@ -189,6 +239,23 @@ sf_net_free (SfNet *net)
   g_free (net);
 }
 
+/* An activation buffer of c x w x h values in the network's precision;
+ * fp32_bytes gets the size it would have in fp32. */
+static SfBuffer *
+act_new (SfNet * net, int c, int w, int h, VkDeviceSize * fp32_bytes,
+    GError ** error)
+{
+  VkDeviceSize bytes;
+
+  if (!sf_size_floats (net->dev, c, w, h, &bytes, error))
+    return NULL;
+  if (fp32_bytes)
+    *fp32_bytes = bytes;
+  if (net->fp16)
+    bytes = (bytes / 2 + 3) / 4 * 4;
+  return sf_buffer_new (net->dev, bytes, SF_MEM_DEVICE, error);
+}
+
 SfActs *
 sf_acts_new (SfNet *net, int w, int h, GError **error)
 {
@@ -205,8 +272,7 @@ sf_acts_new (SfNet *net, int w, int h, GError **error)
   }
   a->w = w;
   a->h = h;
-  if (!sf_size_floats (net->dev, 3, w, h, &bytes, error)
-      || !(a->norm = sf_buffer_new (net->dev, bytes, SF_MEM_DEVICE, error)))
+  if (!(a->norm = act_new (net, 3, w, h, NULL, error)))
     goto fail;
   for (int i = 0; i < SF_VGG_NUM_CONVS; i++) {
     guint64 parts;
@@ -217,17 +283,13 @@ sf_acts_new (SfNet *net, int w, int h, GError **error)
     parts = sf_gram_splits ((guint64) cw * chh);
     if (parts > 1)
       part_floats = MAX (part_floats, parts * net->cout[i] * net->cout[i]);
-    if (!sf_size_floats (net->dev, net->cout[i], cw, chh, &bytes, error)
-        || !(a->act[i] = sf_buffer_new (net->dev, bytes, SF_MEM_DEVICE,
-                error)))
+    if (!(a->act[i] = act_new (net, net->cout[i], cw, chh, &bytes, error)))
       goto fail;
     a->max_act_bytes = MAX (a->max_act_bytes, bytes);
     if (sf_net_pool_after (i)) {
       cw /= 2;
       chh /= 2;
-      if (!sf_size_floats (net->dev, net->cout[i], cw, chh, &bytes, error)
-          || !(a->pooled[i] = sf_buffer_new (net->dev, bytes, SF_MEM_DEVICE,
-                  error)))
+      if (!(a->pooled[i] = act_new (net, net->cout[i], cw, chh, NULL, error)))
         goto fail;
     }
   }
@@ -272,7 +334,8 @@ sf_net_record_forward (SfNet *net, VkCommandBuffer cb, SfActs *a,
   struct { int32_t plane, mode; } pn = { a->w * a->h, 0 };
   SfBuffer *nb[2] = { image, a->norm };
 
-  if (!sf_cmd_dispatch (dev, cb, SF_K_IMGNORM, nb, 2, &pn, sizeof (pn),
+  if (!sf_cmd_dispatch (dev, cb, sf_net_kernel (net, SF_K_IMGNORM), nb, 2,
+          &pn, sizeof (pn),
           sf_div_up (3 * (guint64) pn.plane, 256), 1, 1, error))
     return FALSE;
   for (int i = 0; i <= last && i < SF_VGG_NUM_CONVS; i++) {
@@ -292,8 +355,9 @@ dispatch_gemm (SfNet * net, VkCommandBuffer cb, gboolean bwd, int w, int h,
   struct { int32_t W, H, cin, cout, pool; } pc = { w, h, cin, cout, pool };
   guint tiles = sf_div_up (w, 8) * sf_div_up (h, 8);
 
-  return sf_cmd_dispatch (net->dev, cb, bwd ? SF_K_CONV_GEMM_BWD :
-      SF_K_CONV_GEMM_FWD, b, bwd ? 4 : 5, &pc, sizeof (pc), tiles,
+  return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, bwd ?
+          SF_K_CONV_GEMM_BWD : SF_K_CONV_GEMM_FWD), b, bwd ? 4 : 5, &pc,
+      sizeof (pc), tiles,
       sf_div_up (cout, 64), 1, error);
 }
 
@@ -311,10 +375,12 @@ sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
   if (net->fwd_gemm[i])
     return dispatch_gemm (net, cb, FALSE, w, h, pc.cin, pc.cout,
         pooled ? 1 + pp.avg : 0, b, error);
-  if (!sf_cmd_dispatch (dev, cb, SF_K_CONV_FWD, b, 4, &pc, sizeof (pc),
+  if (!sf_cmd_dispatch (dev, cb, sf_net_kernel (net, SF_K_CONV_FWD), b, 4,
+          &pc, sizeof (pc),
           sf_conv_groups (w, h, pc.cout), 1, 1, error))
     return FALSE;
-  return !pooled || sf_cmd_dispatch (dev, cb, SF_K_POOL_FWD, pb, 2, &pp,
+  return !pooled || sf_cmd_dispatch (dev, cb, sf_net_kernel (net,
+          SF_K_POOL_FWD), pb, 2, &pp,
       sizeof (pp), sf_div_up (w / 2, 8), sf_div_up (h / 2, 8), pc.cout, error);
 }
 
@@ -328,7 +394,8 @@ sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
 
   if (net->bwd_gemm[i])
     return dispatch_gemm (net, cb, TRUE, w, h, pc.cin, pc.cout, 0, b, error);
-  return sf_cmd_dispatch (net->dev, cb, SF_K_CONV_BWD, b, 4, &pc, sizeof (pc),
+  return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_CONV_BWD), b,
+      4, &pc, sizeof (pc),
       sf_conv_groups (w, h, pc.cout), 1, 1, error);
 }
 
@@ -348,7 +415,8 @@ sf_net_record_pool_backward (SfNet *net, VkCommandBuffer cb, SfActs *a,
     net->pooling == SF_POOL_AVG };
   SfBuffer *b[3] = { a->act[i], gout, gin };
 
-  return sf_cmd_dispatch (net->dev, cb, SF_K_POOL_BWD, b, 3, &pp, sizeof (pp),
+  return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_POOL_BWD), b,
+      3, &pp, sizeof (pp),
       sf_div_up (pp.W, 8), sf_div_up (pp.H, 8), net->cout[i], error);
 }
 
@@ -359,8 +427,8 @@ sf_gram_splits (guint64 m)
 }
 
 gboolean
-sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f, int c, int m,
-    SfBuffer *part, SfBuffer *g, GError **error)
+sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f, gboolean f16,
+    int c, int m, SfBuffer *part, SfBuffer *g, GError **error)
 {
   guint splits = sf_gram_splits (m), blocks = sf_div_up (c, 4);
   float inv_m = 1.0f / (float) m;
@@ -378,7 +446,8 @@ sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f, int c, int m,
         "scratch", c, m, splits, c, c);
     return FALSE;
   }
-  if (!sf_cmd_dispatch (dev, cb, SF_K_GRAM, b, 2, &pc, sizeof (pc),
+  if (!sf_cmd_dispatch (dev, cb, f16 ? SF_K_GRAM16 : SF_K_GRAM, b, 2, &pc,
+          sizeof (pc),
           sf_div_up ((guint64) blocks * blocks, 64), splits, 1, error))
     return FALSE;
   return splits == 1 || sf_cmd_dispatch (dev, cb, SF_K_GRAM_REDUCE, br, 2, &pr,
@@ -389,7 +458,7 @@ gboolean
 sf_net_record_gram (SfNet *net, VkCommandBuffer cb, SfActs *a, int i,
     SfBuffer *g, GError **error)
 {
-  return sf_record_gram (net->dev, cb, a->act[i], net->cout[i],
+  return sf_record_gram (net->dev, cb, a->act[i], net->fp16, net->cout[i],
       a->cw[i] * a->ch[i], a->gram_part, g, error);
 }
 

@@ -25,11 +25,24 @@ typedef enum
   SF_CONV_GEMM,
 } SfConvImpl;
 
+/* How activations are stored: fp32, or fp16 (16-bit storage, arithmetic and
+ * accumulation in fp32; gradients, Gram matrices and losses stay fp32).
+ * AUTO is fp32 unless STYLEFILTER_PRECISION=fp16 asks for fp16 and the
+ * device has storageBuffer16BitAccess; fp16 stays opt-in until it has been
+ * measured on a GPU. */
+typedef enum
+{
+  SF_PRECISION_AUTO,
+  SF_PRECISION_FP32,
+  SF_PRECISION_FP16,
+} SfPrecision;
+
 struct SfNet
 {
   SfDevice *dev;
   SfPooling pooling;
   SfConvImpl impl;                      /* DIRECT or GEMM, never AUTO */
+  gboolean fp16;                        /* activations stored as fp16 */
   int cin[SF_VGG_NUM_CONVS];
   int cout[SF_VGG_NUM_CONVS];
   /* per layer and direction: TRUE when conv_gemm records it (a GEMM net
@@ -42,9 +55,15 @@ struct SfNet
   SfBuffer *bias[SF_VGG_NUM_CONVS];
 };
 
-/* sf_net_new with a chosen convolution implementation. */
-SfNet *sf_net_new_with_impl (SfDevice *dev, const SfVggWeights *weights,
-    SfPooling pooling, SfConvImpl impl, GError **error);
+/* sf_net_new with a chosen convolution implementation and precision
+ * (SF_PRECISION_FP16 on a device without 16-bit storage: SF_ERROR_INVALID). */
+SfNet *sf_net_new_full (SfDevice *dev, const SfVggWeights *weights,
+    SfPooling pooling, SfConvImpl impl, SfPrecision precision,
+    GError **error);
+
+/* The kernel that reads or writes this network's activations in place of
+ * the fp32 kernel k (its ACT16 variant when net->fp16). */
+SfKernelId sf_net_kernel (const SfNet *net, SfKernelId k);
 
 /* Activations of one input size. */
 typedef struct
@@ -55,7 +74,8 @@ typedef struct
   SfBuffer *norm;                       /* normalised input [3][h][w] */
   SfBuffer *act[SF_VGG_NUM_CONVS];      /* post-ReLU output of conv i */
   SfBuffer *pooled[SF_VGG_NUM_CONVS];   /* pooling output after conv i, or NULL */
-  VkDeviceSize max_act_bytes;           /* largest act or pooled buffer */
+  VkDeviceSize max_act_bytes;           /* largest act or pooled buffer, as fp32
+                                         * (the size of a gradient scratch) */
   SfBuffer *gram_part;                  /* split Gram scratch, or NULL */
 } SfActs;
 
@@ -109,7 +129,7 @@ gboolean sf_net_record_gram (SfNet *net, VkCommandBuffer cb, SfActs *a,
 #define SF_GRAM_MAX_SPLITS 64
 guint sf_gram_splits (guint64 m);
 gboolean sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f,
-    int c, int m, SfBuffer *part, SfBuffer *g, GError **error);
+    gboolean f16, int c, int m, SfBuffer *part, SfBuffer *g, GError **error);
 
 /* Partials: a host buffer of SF_PARTIAL_SLOTS slots of SF_PARTIALS floats;
  * reductions write one partial per workgroup into a slot. */

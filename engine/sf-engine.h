@@ -38,7 +38,7 @@ typedef struct SfStylizer SfStylizer;
 typedef struct
 {
   gboolean is_cpu;              /* lavapipe / llvmpipe or another CPU device */
-  gboolean fp16_storage;        /* storageBuffer16BitAccess */
+  gboolean fp16_storage;        /* storageBuffer16BitAccess, enabled (owned devices) */
   gboolean fp16_arithmetic;     /* shaderFloat16 */
   gboolean coopmat_nv;          /* VK_NV_cooperative_matrix */
   uint32_t subgroup_size;

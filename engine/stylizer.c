@@ -55,8 +55,10 @@ sf_stylizer_new (SfNet *net, int width, int height, GError **error)
       || !(st->prev_result = sf_buffer_new_floats (st->dev, 3, width, height, error))
       || !(st->mask = sf_buffer_new_floats (st->dev, 1, width, height, error)))
     goto fail;
-  bytes = st->acts->act[SF_CONTENT_CONV]->size;
-  if (!(st->target = sf_buffer_new (st->dev, bytes, SF_MEM_DEVICE, error)))
+  /* fp32 whatever the activations' precision */
+  if (!(st->target = sf_buffer_new_floats (st->dev, net->cout[SF_CONTENT_CONV],
+              st->acts->cw[SF_CONTENT_CONV], st->acts->ch[SF_CONTENT_CONV],
+              error)))
     goto fail;
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
     int c = net->cout[sf_style_convs[l]];
@@ -131,18 +133,30 @@ sf_stylizer_get_height (const SfStylizer *st)
 
 /* ---- targets ----------------------------------------------------------- */
 
+/* diff.comp (see there for the modes); a_is_act: a is one of the
+ * network's activations, stored in its precision (diff16 for fp16). */
 static gboolean
-record_diff (SfStylizer * st, VkCommandBuffer cb, SfBuffer * a, SfBuffer * b,
-    SfBuffer * out, SfBuffer * mask, int mode, double coef, int slot,
-    guint64 n, int mask_plane, GError ** error)
+record_diff_full (SfStylizer * st, VkCommandBuffer cb, gboolean a_is_act,
+    SfBuffer * a, SfBuffer * b, SfBuffer * out, SfBuffer * mask, int mode,
+    double coef, int slot, guint64 n, int mask_plane, GError ** error)
 {
   struct { int32_t n, mode; float coef; int32_t off, mask_plane; } pc = {
     (int32_t) n, mode, (float) coef, slot * SF_PARTIALS, mask_plane };
   SfBuffer *bufs[5] = { a, b, out ? out : st->zero, mask ? mask : st->zero,
     st->partials };
+  SfKernelId k = a_is_act ? sf_net_kernel (st->net, SF_K_DIFF) : SF_K_DIFF;
 
-  return sf_cmd_dispatch (st->dev, cb, SF_K_DIFF, bufs, 5, &pc, sizeof (pc),
+  return sf_cmd_dispatch (st->dev, cb, k, bufs, 5, &pc, sizeof (pc),
       sf_reduce_groups (n), 1, 1, error);
+}
+
+static gboolean
+record_diff (SfStylizer * st, VkCommandBuffer cb, SfBuffer * a, SfBuffer * b,
+    SfBuffer * out, SfBuffer * mask, int mode, double coef, int slot,
+    guint64 n, int mask_plane, GError ** error)
+{
+  return record_diff_full (st, cb, FALSE, a, b, out, mask, mode, coef, slot,
+      n, mask_plane, error);
 }
 
 /* The content target: relu4_2 features of st->content, and their norm. */
@@ -158,10 +172,10 @@ sf_stylizer_update_content_target (SfStylizer *st, GError **error)
     return FALSE;
   if (!sf_net_record_forward (st->net, cb, a, st->content, SF_CONTENT_CONV,
           error)
-      || !sf_record_axpby (st->dev, cb, 1.0, a->act[SF_CONTENT_CONV], 0.0,
-          st->target, n, error)
-      || !sf_record_dot (st->dev, cb, st->target, st->target, n, SF_REDUCE_DOT,
-          st->partials, SLOT_SCRATCH, error)) {
+      /* mode 3: target = the features (as fp32), partials of its norm;
+       * b is not read, target stands in for it */
+      || !record_diff_full (st, cb, TRUE, a->act[SF_CONTENT_CONV],
+          st->target, st->target, NULL, 3, 0.0, SLOT_SCRATCH, n, 0, error)) {
     sf_cmd_free (st->dev, cb);
     return FALSE;
   }
@@ -284,13 +298,15 @@ sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
         (float) (w->style * 4.0 / (SF_NUM_STYLE_LAYERS * (double) M)
             * safe_inv (st->style_norm[l])), i != SF_VGG_NUM_CONVS - 1 };
       SfBuffer *b[3] = { st->gdiff[l], a->act[i], gcur };
-      if (!sf_cmd_dispatch (st->dev, cb, SF_K_STYLE_GRAD, b, 3, &pc,
+      if (!sf_cmd_dispatch (st->dev, cb, sf_net_kernel (net,
+                  SF_K_STYLE_GRAD), b, 3, &pc,
               sizeof (pc), sf_div_up ((guint64) sf_div_up (M, 4)
                   * sf_div_up (C, 4), 64), 1, 1, error))
         return FALSE;
     }
     if (i == SF_CONTENT_CONV
-        && !record_diff (st, cb, a->act[i], st->target, gcur, NULL, 2,
+        && !record_diff_full (st, cb, TRUE, a->act[i], st->target, gcur, NULL,
+            2,
             2.0 * w->content * safe_inv (st->target_norm), SLOT_CONTENT,
             (guint64) C * M, 0, error))
       return FALSE;

@@ -15,6 +15,18 @@
 // subgroups.  Weights are packed as vec4 w[((block * cin + ci) * 9 + tap)
 // * 2 + half].
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
+
+#ifdef BACKWARD
+#define IN_T float      // upstream gradient
+#define AUX_T ACT_T     // forward output: the ReLU mask
+#define OUT_T float
+#else
+#define IN_T ACT_T
+#define AUX_T float     // bias
+#define OUT_T ACT_T
+#endif
 
 #ifndef PX
 #define PX 8
@@ -22,10 +34,10 @@
 
 layout (local_size_x = 64) in;
 
-layout (std430, binding = 0) readonly buffer In { float inp[]; };
+layout (std430, binding = 0) readonly buffer In { IN_T inp[]; };
 layout (std430, binding = 1) readonly buffer Wt { vec4 wt[]; };
-layout (std430, binding = 2) readonly buffer Aux { float aux[]; };  // bias, or forward output (mask)
-layout (std430, binding = 3) writeonly buffer Out { float outp[]; };
+layout (std430, binding = 2) readonly buffer Aux { AUX_T aux[]; };  // bias, or forward output (mask)
+layout (std430, binding = 3) writeonly buffer Out { OUT_T outp[]; };
 
 layout (push_constant) uniform P {
   int W;
@@ -77,9 +89,9 @@ main ()
       float v[PX + 2];
       for (int c = 0; c < PX + 2; c++) {
         int i = base + ridx[r] + cidx[c];
-        v[c] = inp[i] * (rok[r] * cok[c]);
+        v[c] = float (inp[i]) * (rok[r] * cok[c]);
 #ifdef BACKWARD
-        v[c] = aux[i] > 0.0 ? v[c] : 0.0;
+        v[c] = float (aux[i]) > 0.0 ? v[c] : 0.0;
 #endif
       }
       for (int kx = 0; kx < 3; kx++) {
@@ -104,9 +116,9 @@ main ()
       int co = ob * 8 + j;
       if (co < p.cout) {
 #ifdef BACKWARD
-        outp[co * plane + pix] = r[j];
+        outp[co * plane + pix] = OUT_T (r[j]);
 #else
-        outp[co * plane + pix] = max (r[j] + aux[co], 0.0);
+        outp[co * plane + pix] = OUT_T (max (r[j] + aux[co], 0.0));
 #endif
       }
     }

@@ -27,15 +27,27 @@
 // + cc * 9 + tap) * 16 + j], j over 64 output channels / 4, zero-padded to
 // multiples of 8 input and 64 output channels.
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
+
+#ifdef BACKWARD
+#define IN_T float      // upstream gradient
+#define AUX_T ACT_T     // forward output: the ReLU mask
+#define OUT_T float
+#else
+#define IN_T ACT_T
+#define AUX_T float     // bias
+#define OUT_T ACT_T
+#endif
 
 layout (local_size_x = 64) in;
 
-layout (std430, binding = 0) readonly buffer In { float inp[]; };
+layout (std430, binding = 0) readonly buffer In { IN_T inp[]; };
 layout (std430, binding = 1) readonly buffer Wt { vec4 wt[]; };
-layout (std430, binding = 2) readonly buffer Aux { float aux[]; };  // bias, or forward output (mask)
-layout (std430, binding = 3) writeonly buffer Out { float outp[]; };
+layout (std430, binding = 2) readonly buffer Aux { AUX_T aux[]; };  // bias, or forward output (mask)
+layout (std430, binding = 3) writeonly buffer Out { OUT_T outp[]; };
 #ifndef BACKWARD
-layout (std430, binding = 4) writeonly buffer Pool { float pooled[]; };
+layout (std430, binding = 4) writeonly buffer Pool { ACT_T pooled[]; };
 #endif
 
 layout (push_constant) uniform P {
@@ -83,9 +95,9 @@ main ()
       float v = 0.0;
       if (ci < p.cin && yy >= 0 && yy < p.H && xx >= 0 && xx < p.W) {
         int gi = ci * plane + yy * p.W + xx;
-        v = inp[gi];
+        v = float (inp[gi]);
 #ifdef BACKWARD
-        v = aux[gi] > 0.0 ? v : 0.0;
+        v = float (aux[gi]) > 0.0 ? v : 0.0;
 #endif
       }
       xs[i] = v;
@@ -135,7 +147,7 @@ main ()
         a1[k].x, a1[k].y, a1[k].z, a1[k].w);
     for (int j = 0; j < 8; j++)
       if (co0 + j < p.cout)
-        outp[(co0 + j) * plane + pix] = r[j];
+        outp[(co0 + j) * plane + pix] = OUT_T (r[j]);
   }
 
 #ifndef BACKWARD
@@ -165,7 +177,7 @@ main ()
     vec2 d = (ox & 1) == 0 ? r1.xy : r1.zw;
     float v = p.pool == 2 ? 0.25 * (u.x + u.y + d.x + d.y)
         : max (max (u.x, u.y), max (d.x, d.y));
-    pooled[co * Wo * Ho + gy * Wo + gx] = v;
+    pooled[co * Wo * Ho + gy * Wo + gx] = ACT_T (v);
   }
 #endif
 }

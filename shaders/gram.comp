@@ -10,10 +10,12 @@
 // split that is G itself (scale 1 / M), with several gram_reduce.comp sums
 // the splits into G.
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
 
 layout (local_size_x = 64) in;
 
-layout (std430, binding = 0) readonly buffer F { float f[]; };
+layout (std430, binding = 0) readonly buffer F { ACT_T f[]; };
 layout (std430, binding = 1) writeonly buffer G { float g[]; };
 
 layout (push_constant) uniform P {
@@ -39,11 +41,12 @@ main ()
   int b2 = min (j0 + 2, p.C - 1) * p.M, b3 = min (j0 + 3, p.C - 1) * p.M;
   vec4 r0 = vec4 (0.0), r1 = vec4 (0.0), r2 = vec4 (0.0), r3 = vec4 (0.0);
   for (int k = k0; k < k1; k++) {
-    vec4 b = vec4 (f[b0 + k], f[b1 + k], f[b2 + k], f[b3 + k]);
-    r0 += f[a0 + k] * b;
-    r1 += f[a1 + k] * b;
-    r2 += f[a2 + k] * b;
-    r3 += f[a3 + k] * b;
+    vec4 b = vec4 (float (f[b0 + k]), float (f[b1 + k]), float (f[b2 + k]),
+        float (f[b3 + k]));
+    r0 += float (f[a0 + k]) * b;
+    r1 += float (f[a1 + k]) * b;
+    r2 += float (f[a2 + k]) * b;
+    r3 += float (f[a3 + k]) * b;
   }
   vec4 rows[4] = vec4[4] (r0, r1, r2, r3);
   int base = s * p.C * p.C;

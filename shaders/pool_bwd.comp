@@ -3,10 +3,12 @@
 // full window get 0.  Max pooling routes each window's gradient to its
 // first maximum in row-major order, as PyTorch does.
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
 
 layout (local_size_x = 8, local_size_y = 8, local_size_z = 1) in;
 
-layout (std430, binding = 0) readonly buffer In { float inp[]; };     // forward input
+layout (std430, binding = 0) readonly buffer In { ACT_T inp[]; };     // forward input
 layout (std430, binding = 1) readonly buffer GOut { float gout[]; };  // gradient at the output
 layout (std430, binding = 2) writeonly buffer GIn { float gin[]; };
 
@@ -33,8 +35,8 @@ main ()
       g = 0.25 * go;
     } else {
       int base = c * p.W * p.H + 2 * oy * p.W + 2 * ox;
-      float v[4] = float[4] (inp[base], inp[base + 1], inp[base + p.W],
-          inp[base + p.W + 1]);
+      float v[4] = float[4] (float (inp[base]), float (inp[base + 1]),
+          float (inp[base + p.W]), float (inp[base + p.W + 1]));
       int best = 0;
       for (int k = 1; k < 4; k++)
         if (v[k] > v[best])

@@ -1,11 +1,13 @@
 // pool_fwd.comp - 2x2 stride-2 pooling (floor), max or average.
 // One invocation per output element; z is the channel.
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
 
 layout (local_size_x = 8, local_size_y = 8, local_size_z = 1) in;
 
-layout (std430, binding = 0) readonly buffer In { float inp[]; };
-layout (std430, binding = 1) writeonly buffer Out { float outp[]; };
+layout (std430, binding = 0) readonly buffer In { ACT_T inp[]; };
+layout (std430, binding = 1) writeonly buffer Out { ACT_T outp[]; };
 
 layout (push_constant) uniform P {
   int W;        // input width
@@ -23,7 +25,8 @@ main ()
   if (ox >= Wo || oy >= Ho)
     return;
   int i = c * p.W * p.H + 2 * oy * p.W + 2 * ox;
-  float a = inp[i], b = inp[i + 1], d = inp[i + p.W], e = inp[i + p.W + 1];
+  float a = float (inp[i]), b = float (inp[i + 1]);
+  float d = float (inp[i + p.W]), e = float (inp[i + p.W + 1]);
   float r = p.avg != 0 ? 0.25 * (a + b + d + e) : max (max (a, b), max (d, e));
-  outp[c * Wo * Ho + oy * Wo + ox] = r;
+  outp[c * Wo * Ho + oy * Wo + ox] = ACT_T (r);
 }

@@ -5,11 +5,13 @@
 // memory, no barriers); indices past the edges are clamped on load and
 // their results dropped.
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
 
 layout (local_size_x = 64) in;
 
 layout (std430, binding = 0) readonly buffer D { float d[]; };
-layout (std430, binding = 1) readonly buffer F { float f[]; };
+layout (std430, binding = 1) readonly buffer F { ACT_T f[]; };
 layout (std430, binding = 2) buffer Out { float outp[]; };
 
 layout (push_constant) uniform P {
@@ -34,7 +36,8 @@ main ()
   vec4 r0 = vec4 (0.0), r1 = vec4 (0.0), r2 = vec4 (0.0), r3 = vec4 (0.0);
   for (int j = 0; j < p.C; j++) {
     int fj = j * p.M;
-    vec4 fv = vec4 (f[fj + m0], f[fj + m1], f[fj + m2], f[fj + m3]);
+    vec4 fv = vec4 (float (f[fj + m0]), float (f[fj + m1]), float (f[fj + m2]),
+        float (f[fj + m3]));
     r0 += d[d0 + j] * fv;
     r1 += d[d1 + j] * fv;
     r2 += d[d2 + j] * fv;

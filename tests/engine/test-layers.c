@@ -202,7 +202,7 @@ check_gram (int c, int m)
   VkCommandBuffer cb;
   GError *err = NULL;
   g_assert_true (sf_cmd_begin (fx.dev, &cb, &err));
-  g_assert_true (sf_record_gram (fx.dev, cb, bf, c, m, bp, bg, &err));
+  g_assert_true (sf_record_gram (fx.dev, cb, bf, FALSE, c, m, bp, bg, &err));
   g_assert_true (sf_cmd_submit_wait (fx.dev, &cb, 1, TRUE, &err));
   g_assert_no_error (err);
   struct { int32_t C, M; float coef; int32_t acc; } ps = { c, m, 0.5f, 0 };
@@ -387,12 +387,12 @@ main (int argc, char **argv)
   fx.dev = test_device ();
   fx.w = sf_vgg_weights_new_default (7);
   for (int k = 0; k < 2; k++) {
-    fx.nets[k] = sf_net_new_with_impl (fx.dev, fx.w, SF_POOL_MAX,
-        k == 0 ? SF_CONV_DIRECT : SF_CONV_GEMM, &err);
+    fx.nets[k] = sf_net_new_full (fx.dev, fx.w, SF_POOL_MAX,
+        k == 0 ? SF_CONV_DIRECT : SF_CONV_GEMM, SF_PRECISION_FP32, &err);
     g_assert_no_error (err);
   }
-  fx.avg_gemm = sf_net_new_with_impl (fx.dev, fx.w, SF_POOL_AVG, SF_CONV_GEMM,
-      &err);
+  fx.avg_gemm = sf_net_new_full (fx.dev, fx.w, SF_POOL_AVG, SF_CONV_GEMM,
+      SF_PRECISION_FP32, &err);
   g_assert_no_error (err);
   /* the GEMM net records every layer but conv 0's input gradient (3
    * channels) with conv_gemm */

@@ -1,0 +1,10 @@
+// act.glsl - the storage type of the network's activations (ACT_T): float,
+// or with -DACT16 float16_t through 16-bit storage.  Arithmetic stays fp32:
+// values are converted as they are loaded (float (x)) and stored
+// (ACT_T (v)).  Gradients, Gram matrices and losses are always fp32.
+#ifdef ACT16
+#extension GL_EXT_shader_16bit_storage : require
+#define ACT_T float16_t
+#else
+#define ACT_T float
+#endif
