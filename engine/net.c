@@ -89,11 +89,24 @@ upload_new (SfDevice * dev, const float *data, gsize n, GError ** error)
   return b;
 }
 
+/* conv_gemm.comp's shared memory: 800 floats of input, 1152 vec4 of
+ * weights */
+#define SF_CONV_GEMM_SHARED_BYTES (800 * 4 + 1152 * 16)
+
 static SfConvImpl
 resolve_impl (SfDevice * dev, SfConvImpl impl)
 {
   const char *env = g_getenv ("STYLEFILTER_CONV");
 
+  if (dev->props.limits.maxComputeSharedMemorySize
+      < SF_CONV_GEMM_SHARED_BYTES) {
+    if (impl == SF_CONV_GEMM)
+      g_warning ("device %s has %u bytes of shared memory, the implicit-GEMM "
+          "convolution needs %d: using the direct one", dev->name,
+          dev->props.limits.maxComputeSharedMemorySize,
+          SF_CONV_GEMM_SHARED_BYTES);
+    return SF_CONV_DIRECT;
+  }
   if (impl != SF_CONV_AUTO)
     return impl;
   if (env && g_ascii_strcasecmp (env, "direct") == 0)
@@ -347,18 +360,17 @@ sf_net_record_forward (SfNet *net, VkCommandBuffer cb, SfActs *a,
   return TRUE;
 }
 
-/* conv_gemm.comp's grid: 8x8 pixel tiles by blocks of 64 channels */
+/* conv_gemm.comp's grid: 8x8 pixel tiles (x, y) by blocks of 64 channels */
 static gboolean
 dispatch_gemm (SfNet * net, VkCommandBuffer cb, gboolean bwd, int w, int h,
     int cin, int cout, int pool, SfBuffer ** b, GError ** error)
 {
   struct { int32_t W, H, cin, cout, pool; } pc = { w, h, cin, cout, pool };
-  guint tiles = sf_div_up (w, 8) * sf_div_up (h, 8);
 
   return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, bwd ?
           SF_K_CONV_GEMM_BWD : SF_K_CONV_GEMM_FWD), b, bwd ? 4 : 5, &pc,
-      sizeof (pc), tiles,
-      sf_div_up (cout, 64), 1, error);
+      sizeof (pc), sf_div_up (w, 8), sf_div_up (h, 8), sf_div_up (cout, 64),
+      error);
 }
 
 gboolean

@@ -375,7 +375,6 @@ typedef struct
   int n_br;
   gboolean done;
   int ls_iter;
-  int max_ls;                   /* SF_WOLFE_MAX_LS, or less within a budget */
   int evals;
 } LsState;
 
@@ -410,7 +409,7 @@ ls_bracket (Lbfgs * st, LsPool * pool, LsState * ls, const LsPoint * first,
 
   ls->evals = 1;
 
-  while (ls->ls_iter < ls->max_ls) {
+  while (ls->ls_iter < SF_WOLFE_MAX_LS) {
     double bounds[2], t_next;
 
     if (cur.f > (ls->f + SF_WOLFE_C1 * cur.t * ls->gtd)
@@ -520,7 +519,7 @@ ls_zoom (Lbfgs * st, LsPool * pool, LsState * ls, int *low, GError ** error)
   int high;
 
   ls_low_high (ls, low, &high);
-  while (!ls->done && ls->ls_iter < ls->max_ls) {
+  while (!ls->done && ls->ls_iter < SF_WOLFE_MAX_LS) {
     LsPoint p;
 
     if (fabs (ls->br[1].t - ls->br[0].t) * ls->d_norm
@@ -543,13 +542,12 @@ ls_zoom (Lbfgs * st, LsPool * pool, LsState * ls, int *low, GError ** error)
  * point and st->g holds its gradient; *evals_out counts the evaluations. */
 static gboolean
 strong_wolfe (Lbfgs * st, LsPool * pool, const LsPoint * first, double f,
-    double gtd, double d_norm, int max_ls, LsPoint * out, int *evals_out,
+    double gtd, double d_norm, LsPoint * out, int *evals_out,
     GError ** error)
 {
   LsState ls = { 0, };
   int low;
 
-  ls.max_ls = max_ls;
   ls.f = f;
   ls.gtd = gtd;
   ls.d_norm = d_norm;
@@ -562,19 +560,6 @@ strong_wolfe (Lbfgs * st, LsPool * pool, const LsPoint * first, double f,
   if (ls.br[low].g == st->g)
     return TRUE;
   return st->ops->copy (st->ctx, ls.br[low].g, st->g, error);
-}
-
-/* Trial points the line search may add after its first: torch's 25, or
- * with opt->line_search_in_budget no more than the evaluations left in
- * max_eval once the first point is counted. */
-static int
-lbfgs_max_ls (const SfLbfgsOptions * opt, int evals_before)
-{
-  int max_eval = opt->max_eval > 0 ? opt->max_eval : opt->max_iter * 5 / 4;
-
-  if (!opt->line_search_in_budget)
-    return SF_WOLFE_MAX_LS;
-  return CLAMP (max_eval - evals_before - 1, 0, SF_WOLFE_MAX_LS);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -773,8 +758,8 @@ lbfgs_iterate (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
     return TRUE;
   }
 
-  if (!strong_wolfe (st, &pool, &first, run->f, gtd, d_norm,
-          lbfgs_max_ls (st->opt, run->evals), &best, &ls_evals, error)
+  if (!strong_wolfe (st, &pool, &first, run->f, gtd, d_norm, &best,
+          &ls_evals, error)
       || !ops->axpy (st->ctx, best.t, st->d, st->x, error))
     return FALSE;
   run->f = best.f;
@@ -825,7 +810,6 @@ sf_lbfgs_options_init (SfLbfgsOptions * o, int max_iter)
   o->lr = 1.;
   o->tolerance_grad = 1e-7;
   o->tolerance_change = 1e-9;
-  o->line_search_in_budget = FALSE;
 }
 
 /* Holds 9 + 2 * min (history, max_iter - 1) vectors for the whole run.  As

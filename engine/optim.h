@@ -108,13 +108,6 @@ typedef struct
   double lr;                    /* torch's lr (1.0) */
   double tolerance_grad;        /* 1e-7 */
   double tolerance_change;      /* 1e-9 */
-  /* FALSE (torch): a line search may take up to 25 evaluations whatever
-   * max_eval says, which is checked only between iterations.  TRUE: the
-   * line search stops when max_eval is spent, keeping the best point so
-   * far, so that max_iter bounds the cost (the stylizer sets it: with
-   * iterations=4 a video frame's first line search alone could otherwise
-   * take 13 evaluations instead of 5). */
-  gboolean line_search_in_budget;
 } SfLbfgsOptions;
 
 void sf_lbfgs_options_init (SfLbfgsOptions *o, int max_iter);

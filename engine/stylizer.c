@@ -453,7 +453,6 @@ run_optimizer (SfStylizer * st, const SfParams * params, int iterations,
   sf_lbfgs_options_init (&o, iterations);
   o.history = params->history > 0 ? params->history : 20;
   o.lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
-  o.line_search_in_budget = TRUE;
   return sf_lbfgs_minimize (ops, &c->vec, (SfVec *) st->x, &o, opt_progress,
       c, f, iters, &evals, error);
 }

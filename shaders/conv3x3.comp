@@ -22,10 +22,12 @@
 #define IN_T float      // upstream gradient
 #define AUX_T ACT_T     // forward output: the ReLU mask
 #define OUT_T float
+#define OUT_STORE(v) (v)
 #else
 #define IN_T ACT_T
 #define AUX_T float     // bias
 #define OUT_T ACT_T
+#define OUT_STORE(v) ACT_STORE (v)
 #endif
 
 #ifndef PX
@@ -116,9 +118,9 @@ main ()
       int co = ob * 8 + j;
       if (co < p.cout) {
 #ifdef BACKWARD
-        outp[co * plane + pix] = OUT_T (r[j]);
+        outp[co * plane + pix] = OUT_STORE (r[j]);
 #else
-        outp[co * plane + pix] = OUT_T (max (r[j] + aux[co], 0.0));
+        outp[co * plane + pix] = OUT_STORE (max (r[j] + aux[co], 0.0));
 #endif
       }
     }

@@ -6,11 +6,15 @@
 // formed: a workgroup stages an 8-channel slice of the input, an 8x8 pixel
 // tile plus its one-pixel halo (zero-filled at the image border, so the
 // multiply loop never branches), and the matching 72 x 64 slice of the
-// weights in shared memory, then each of its 64 invocations multiplies
+// weights in shared memory (21632 bytes: net.c checks the device's limit,
+// which Vulkan only guarantees to 16 KiB), then each of its 64 invocations
+// multiplies
 // from there into a register block of 8 output channels x 8 pixels (one
 // row of the tile): every weight it reads serves 8 multiply-adds, every
 // input value up to 3 x 8.  The workgroup's tile is 64 output channels x
-// 64 pixels; gl_WorkGroupID.x numbers pixel tiles, .y channel blocks.
+// 64 pixels; gl_WorkGroupID.xy is the pixel tile, .z the channel block
+// (two dimensions for the tiles, so that no dimension passes the 65535
+// workgroups many devices allow).
 //
 // Forward (default): act = relu(bias + conv); with p.pool != 0 the 2x2
 // pooling (1 max, 2 average, floor) of the tile is computed in the
@@ -34,10 +38,12 @@
 #define IN_T float      // upstream gradient
 #define AUX_T ACT_T     // forward output: the ReLU mask
 #define OUT_T float
+#define OUT_STORE(v) (v)
 #else
 #define IN_T ACT_T
 #define AUX_T float     // bias
 #define OUT_T ACT_T
+#define OUT_STORE(v) ACT_STORE (v)
 #endif
 
 layout (local_size_x = 64) in;
@@ -71,10 +77,8 @@ main ()
   int lid = int (gl_LocalInvocationIndex);
   int tx = lid & 7;             // output channels tx*8 .. tx*8+7 of the block
   int ty = lid >> 3;            // tile row
-  int ntx = (p.W + TS - 1) / TS;
-  int tile = int (gl_WorkGroupID.x);
-  int bx = (tile % ntx) * TS, by = (tile / ntx) * TS;
-  int cob = int (gl_WorkGroupID.y);
+  int bx = int (gl_WorkGroupID.x) * TS, by = int (gl_WorkGroupID.y) * TS;
+  int cob = int (gl_WorkGroupID.z);
   int nchunk = (p.cin + KC - 1) / KC;
   int plane = p.W * p.H;
 
@@ -147,7 +151,7 @@ main ()
         a1[k].x, a1[k].y, a1[k].z, a1[k].w);
     for (int j = 0; j < 8; j++)
       if (co0 + j < p.cout)
-        outp[(co0 + j) * plane + pix] = OUT_T (r[j]);
+        outp[(co0 + j) * plane + pix] = OUT_STORE (r[j]);
   }
 
 #ifndef BACKWARD
@@ -177,7 +181,7 @@ main ()
     vec2 d = (ox & 1) == 0 ? r1.xy : r1.zw;
     float v = p.pool == 2 ? 0.25 * (u.x + u.y + d.x + d.y)
         : max (max (u.x, u.y), max (d.x, d.y));
-    pooled[co * Wo * Ho + gy * Wo + gx] = ACT_T (v);
+    pooled[co * Wo * Ho + gy * Wo + gx] = ACT_STORE (v);
   }
 #endif
 }

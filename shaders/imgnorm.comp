@@ -26,5 +26,5 @@ main ()
   if (i >= 3 * p.plane)
     return;
   int c = i / p.plane;
-  outp[i] = ACT_T (p.mode == 0 ? (inp[i] - mean[c]) / stdv[c] : inp[i] / stdv[c]);
+  outp[i] = ACT_STORE (p.mode == 0 ? (inp[i] - mean[c]) / stdv[c] : inp[i] / stdv[c]);
 }

@@ -28,5 +28,5 @@ main ()
   float a = float (inp[i]), b = float (inp[i + 1]);
   float d = float (inp[i + p.W]), e = float (inp[i + p.W + 1]);
   float r = p.avg != 0 ? 0.25 * (a + b + d + e) : max (max (a, b), max (d, e));
-  outp[c * Wo * Ho + oy * Wo + ox] = ACT_T (r);
+  outp[c * Wo * Ho + oy * Wo + ox] = ACT_STORE (r);
 }

@@ -200,6 +200,43 @@ test_layers (void)
   }
 }
 
+/* Outputs past the largest half saturate at 65504 instead of becoming
+ * infinite (which the next layer's zero padding would turn into NaN). */
+static void
+test_saturation (void)
+{
+  GError *err = NULL;
+  const int w = 8, h = 8, i = 1;
+  for (int k = 0; k < 2; k++) {
+    SfNet *net = sf_net_new_full (dev, wts, SF_POOL_MAX, k == 0 ?
+        SF_CONV_DIRECT : SF_CONV_GEMM, SF_PRECISION_FP16, &err);
+    g_assert_no_error (err);
+    gsize nin = (gsize) net->cin[i] * w * h, nout = (gsize) net->cout[i] * w * h;
+    float *in = g_new (float, nin);
+    test_fill (in, nin, 60, 30000, 60000);
+    SfBuffer *bin = upload16 (in, nin), *bout = new16 (nout);
+    VkCommandBuffer cb;
+    g_assert_true (sf_cmd_begin (dev, &cb, &err));
+    g_assert_true (sf_net_record_conv (net, cb, i, w, h, bin, bout, NULL,
+            &err));
+    submit (cb);
+    float *out = download16 (bout, nout);
+    int saturated = 0;
+    for (gsize j = 0; j < nout; j++) {
+      g_assert_true (isfinite (out[j]));
+      saturated += out[j] == 65504.0f;
+    }
+    g_test_message ("fp16 saturation (%s): %d of %" G_GSIZE_FORMAT
+        " outputs at 65504", k == 0 ? "direct" : "gemm", saturated, nout);
+    g_assert_cmpint (saturated, >, 0);
+    sf_buffer_free (dev, bin);
+    sf_buffer_free (dev, bout);
+    g_free (in);
+    g_free (out);
+    sf_net_free (net);
+  }
+}
+
 /* a smooth pattern with noise, planar RGB in [0,1] */
 static float *
 make_image (int w, int h, int kind)
@@ -344,6 +381,7 @@ main (int argc, char **argv)
   } else {
     g_test_add_func ("/fp16/conversion", test_conversion);
     g_test_add_func ("/fp16/layers", test_layers);
+    g_test_add_func ("/fp16/saturation", test_saturation);
     g_test_add_func ("/fp16/loss", test_loss);
     g_test_add_func ("/fp16/lbfgs-100", test_quality);
   }

@@ -450,43 +450,10 @@ check_flat (void)
   cpu_clear (&c);
 }
 
-/* line_search_in_budget: the same unbounded problem, whose first line
- * search takes 26 trial points in torch, stops when max_eval (4 * 5 / 4 =
- * 5, the initial evaluation included) is spent, keeping its best point. */
-static void
-check_in_budget (void)
-{
-  CpuCtx c;
-  SfVec *x = start_vector (5, 1);
-  SfLbfgsOptions opt;
-  Trace tr;
-  Result r;
-
-  cpu_init (&c, 5, PROBLEM_SOFTPLUS);
-  trace_init (&tr);
-  tr.cpu = &c;
-  sf_lbfgs_options_init (&opt, 4);
-  opt.lr = 1e-3;
-  opt.line_search_in_budget = TRUE;
-  run_lbfgs (&c, x, &opt, &tr, &r);
-  g_test_message ("in budget: %d iteration(s), %d evaluations, f %.6g -> %.6g",
-      r.iters, c.eval_calls, g_array_index (c.fs, double, 0), r.f);
-  g_assert_cmpint (c.eval_calls, ==, 5);
-  g_assert_cmpint (r.iters, ==, 1);
-  g_assert_cmpint (g_array_index (tr.evals, int, 0), ==, 5);
-  /* the best of the 4 trial points: the last and longest step */
-  g_assert_cmpfloat (r.f, ==, g_array_index (c.fs, double, 4));
-  g_assert_cmpfloat (r.f, <, g_array_index (c.fs, double, 0));
-  trace_clear (&tr);
-  g_free (x);
-  cpu_clear (&c);
-}
-
 static void
 test_lbfgs_edges (void)
 {
   check_unbounded ();
-  check_in_budget ();
   check_uphill ();
   check_flat ();
 }
