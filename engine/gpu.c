@@ -483,7 +483,18 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
   VkDescriptorBufferInfo bi[8];
   VkWriteDescriptorSet w[8];
   guint8 pc[128] = { 0 };
+  const uint32_t *lim = dev->props.limits.maxComputeWorkGroupCount;
 
+  /* a grid past the device's limits is undefined behaviour in Vulkan: say
+   * so instead (images this large need a smaller processing size) */
+  if (gx > lim[0] || gy > lim[1] || gz > lim[2]) {
+    g_set_error (error, SF_ERROR, SF_ERROR_TOO_LARGE,
+        "kernel %s needs %u x %u x %u workgroups, the device allows %u x %u "
+        "x %u: use a smaller image or processing size",
+        kernel_info[id].name + strlen ("sf_spv_"), gx, gy, gz,
+        lim[0], lim[1], lim[2]);
+    return FALSE;
+  }
   if (!sf_kernel_get (dev, id, &k, error))
     return FALSE;
   g_assert (n_bufs == k->n_buffers && push_size <= sizeof (pc));

@@ -149,7 +149,8 @@ void sf_stats_timing_collect (SfDevice *dev, gboolean timed);
 void sf_stats_destroy (SfDevice *dev);
 
 /* Records kernel k over groups gx x gy x gz with the given buffers (whole
- * ranges) and push constants, then a barrier. */
+ * ranges) and push constants, then a barrier.  A grid past the device's
+ * maxComputeWorkGroupCount fails with SF_ERROR_TOO_LARGE. */
 gboolean sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId k,
     SfBuffer *const *bufs, guint n_bufs, const void *push, guint push_size,
     guint gx, guint gy, guint gz, GError **error);

@@ -14,11 +14,14 @@
 
 #include "net.h"
 
-guint
-sf_conv_groups (int w, int h, int cout)
+void
+sf_conv_grid (int w, int h, int cout, guint *gx, guint *gy)
 {
   guint64 n = (guint64) sf_div_up (w, SF_CONV_PX) * h * sf_div_up (cout, 8);
-  return sf_div_up (n, 64);
+  guint64 groups = MAX (sf_div_up (n, 64), 1);
+
+  *gx = (guint) MIN (groups, SF_CONV_GRID_X);
+  *gy = (guint) MIN (sf_div_up (groups, *gx), G_MAXUINT);
 }
 
 gboolean
@@ -384,12 +387,14 @@ sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
     pooled ? pooled : act };
   SfBuffer *pb[2] = { act, pooled };
 
+  guint gx, gy;
+
   if (net->fwd_gemm[i])
     return dispatch_gemm (net, cb, FALSE, w, h, pc.cin, pc.cout,
         pooled ? 1 + pp.avg : 0, b, error);
+  sf_conv_grid (w, h, pc.cout, &gx, &gy);
   if (!sf_cmd_dispatch (dev, cb, sf_net_kernel (net, SF_K_CONV_FWD), b, 4,
-          &pc, sizeof (pc),
-          sf_conv_groups (w, h, pc.cout), 1, 1, error))
+          &pc, sizeof (pc), gx, gy, 1, error))
     return FALSE;
   return !pooled || sf_cmd_dispatch (dev, cb, sf_net_kernel (net,
           SF_K_POOL_FWD), pb, 2, &pp,
@@ -403,12 +408,13 @@ sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
   /* the backward kernel's "cin" is the forward cout and vice versa */
   struct { int32_t W, H, cin, cout; } pc = { w, h, net->cout[i], net->cin[i] };
   SfBuffer *b[4] = { gout, net->wbwd[i], act, gin };
+  guint gx, gy;
 
   if (net->bwd_gemm[i])
     return dispatch_gemm (net, cb, TRUE, w, h, pc.cin, pc.cout, 0, b, error);
+  sf_conv_grid (w, h, pc.cout, &gx, &gy);
   return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_CONV_BWD), b,
-      4, &pc, sizeof (pc),
-      sf_conv_groups (w, h, pc.cout), 1, 1, error);
+      4, &pc, sizeof (pc), gx, gy, 1, error);
 }
 
 gboolean

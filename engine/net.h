@@ -79,10 +79,13 @@ typedef struct
   SfBuffer *gram_part;                  /* split Gram scratch, or NULL */
 } SfActs;
 
-/* Pixels per invocation of conv3x3.comp (its PX) and the number of 64-wide
- * workgroups a w x h convolution into cout channels needs. */
+/* Pixels per invocation of conv3x3.comp (its PX); the grid of 64-wide
+ * workgroups a w x h convolution into cout channels needs, laid out as
+ * rows of at most SF_CONV_GRID_X so that large images stay within the
+ * workgroup counts devices allow (65535 per dimension on many). */
 #define SF_CONV_PX 8
-guint sf_conv_groups (int w, int h, int cout);
+#define SF_CONV_GRID_X 32
+void sf_conv_grid (int w, int h, int cout, guint *gx, guint *gy);
 
 /* TRUE when a pooling follows conv i. */
 gboolean sf_net_pool_after (int i);

@@ -12,7 +12,8 @@
 // multiply-adds and every input value up to 3 x 8.  Invocations are
 // numbered flat over (channel block, row, pixel block), pixel blocks
 // fastest, so that small deep layers (4x4, 2x2) still fill whole
-// subgroups.  Weights are packed as vec4 w[((block * cin + ci) * 9 + tap)
+// subgroups (the number runs on across the grid's rows, gl_WorkGroupID.y).
+// Weights are packed as vec4 w[((block * cin + ci) * 9 + tap)
 // * 2 + half].
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -52,7 +53,9 @@ void
 main ()
 {
   int nxb = (p.W + PX - 1) / PX;
-  int id = int (gl_GlobalInvocationID.x);
+  // the grid is rows of gl_NumWorkGroups.x workgroups (net.c sf_conv_grid)
+  int id = int (gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u
+      + gl_GlobalInvocationID.x);
   int per_block = nxb * p.H;
   int ob = id / per_block;
   if (ob * 8 >= p.cout)

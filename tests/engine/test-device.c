@@ -94,6 +94,24 @@ test_out_of_memory (void)
   g_clear_error (&err);
   g_assert_true (sf_size_floats (dev, 3, 16, 16, &bytes, &err));
   g_assert_cmpuint (bytes, ==, 3 * 16 * 16 * 4);
+
+  /* a grid past maxComputeWorkGroupCount is refused, not recorded */
+  SfBuffer *x = sf_buffer_new_floats (dev, 4, 1, 1, &err);
+  VkCommandBuffer cb;
+  struct { int32_t n; float a, b; int32_t clamp01; } pc = { 4, 1, 0, 0 };
+  SfBuffer *bufs[2] = { x, x };
+  guint gmax = dev->props.limits.maxComputeWorkGroupCount[1];
+  g_assert_true (sf_cmd_begin (dev, &cb, &err));
+  g_assert_false (sf_cmd_dispatch (dev, cb, SF_K_AXPBY, bufs, 2, &pc,
+          sizeof (pc), 1, gmax + 1, 1, &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_TOO_LARGE);
+  g_test_message ("%s", err->message);
+  g_clear_error (&err);
+  g_assert_true (sf_cmd_dispatch (dev, cb, SF_K_AXPBY, bufs, 2, &pc,
+          sizeof (pc), 1, 1, 1, &err));
+  g_assert_true (sf_cmd_submit_wait (dev, &cb, 1, TRUE, &err));
+  g_assert_no_error (err);
+  sf_buffer_free (dev, x);
   sf_device_free (dev);
 }
 
