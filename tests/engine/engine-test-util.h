@@ -20,6 +20,27 @@ test_device (void)
   return dev;
 }
 
+/* A test image, planar RGB in [0,1]: smooth structure (kind 0: products of
+ * sines, otherwise diagonal stripes) plus noise of +-0.1 from seed + kind. */
+static inline float *
+test_make_image (int w, int h, int kind, guint32 seed)
+{
+  float *img = g_new (float, 3 * (gsize) w * h);
+  GRand *r = g_rand_new_with_seed (seed + kind);
+
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) {
+        double v = kind == 0
+            ? 0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y)
+            : 0.5 + 0.4 * sin (0.9 * (x + 2 * y) + 2 * c);
+        v += 0.1 * g_rand_double_range (r, -1, 1);
+        img[((gsize) c * h + y) * w + x] = (float) CLAMP (v, 0, 1);
+      }
+  g_rand_free (r);
+  return img;
+}
+
 static inline void
 test_fill (float *v, gsize n, guint32 seed, float lo, float hi)
 {

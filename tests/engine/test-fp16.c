@@ -237,25 +237,6 @@ test_saturation (void)
   }
 }
 
-/* a smooth pattern with noise, planar RGB in [0,1] */
-static float *
-make_image (int w, int h, int kind)
-{
-  float *img = g_new (float, 3 * (gsize) w * h);
-  GRand *r = g_rand_new_with_seed (200 + kind);
-  for (int c = 0; c < 3; c++)
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) {
-        double v = kind == 0
-            ? 0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y)
-            : 0.5 + 0.4 * sin (0.9 * (x + 2 * y) + 2 * c);
-        v += 0.1 * g_rand_double_range (r, -1, 1);
-        img[((gsize) c * h + y) * w + x] = (float) CLAMP (v, 0, 1);
-      }
-  g_rand_free (r);
-  return img;
-}
-
 static SfStylizer *
 stylizer (SfPrecision prec, SfPooling pool, int w, int h,
     const float *content, const float *style, const float *x,
@@ -292,8 +273,9 @@ check_loss (SfPooling pool, double grad_bound)
   GError *err = NULL;
   const int w = 37, h = 29;
   gsize n = 3 * (gsize) w * h;
-  float *content = make_image (w, h, 0), *style = make_image (w, h, 1);
-  float *x = make_image (w, h, 2);
+  float *content = test_make_image (w, h, 0, 200);
+  float *style = test_make_image (w, h, 1, 200);
+  float *x = test_make_image (w, h, 2, 200);
   float *g32 = g_new (float, n), *g16 = g_new (float, n);
   SfParams p;
   SfLossTerms t32, t16;
@@ -335,7 +317,8 @@ test_quality (void)
 {
   GError *err = NULL;
   const int w = 32, h = 32;
-  float *content = make_image (w, h, 0), *style = make_image (w, h, 1);
+  float *content = test_make_image (w, h, 0, 200);
+  float *style = test_make_image (w, h, 1, 200);
   SfParams p;
   SfLossTerms t0, t32, t16;
   int d32 = 0, d16 = 0;

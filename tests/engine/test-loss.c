@@ -11,25 +11,6 @@
 static SfDevice *dev;
 static SfVggWeights *wts;
 
-/* smooth structure plus noise, planar RGB in [0,1] */
-static float *
-make_image (int w, int h, int kind)
-{
-  float *img = g_new (float, 3 * (gsize) w * h);
-  GRand *r = g_rand_new_with_seed (100 + kind);
-  for (int c = 0; c < 3; c++)
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) {
-        double v = kind == 0
-            ? 0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y)
-            : 0.5 + 0.4 * sin (0.9 * (x + 2 * y) + 2 * c);
-        v += 0.1 * g_rand_double_range (r, -1, 1);
-        img[((gsize) c * h + y) * w + x] = (float) CLAMP (v, 0, 1);
-      }
-  g_rand_free (r);
-  return img;
-}
-
 static void
 check_loss (int w, int h, int sw, int sh, SfPooling pool)
 {
@@ -38,8 +19,9 @@ check_loss (int w, int h, int sw, int sh, SfPooling pool)
   g_assert_no_error (err);
   SfStylizer *st = sf_stylizer_new (net, w, h, &err);
   g_assert_no_error (err);
-  float *content = make_image (w, h, 0), *style = make_image (sw, sh, 1);
-  float *x = make_image (w, h, 2);
+  float *content = test_make_image (w, h, 0, 100);
+  float *style = test_make_image (sw, sh, 1, 100);
+  float *x = test_make_image (w, h, 2, 100);
   SfParams p;
   sf_params_init (&p);
   p.weights.tv = 10.0;
@@ -117,7 +99,8 @@ test_lbfgs (void)
   SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
   SfStylizer *st = sf_stylizer_new (net, w, h, &err);
   g_assert_no_error (err);
-  float *content = make_image (w, h, 0), *style = make_image (w, h, 1);
+  float *content = test_make_image (w, h, 0, 100);
+  float *style = test_make_image (w, h, 1, 100);
   SfParams p;
   sf_params_init (&p);
   g_assert_true (sf_stylizer_set_style (st, style, w, h, &err));
@@ -163,7 +146,8 @@ test_adam (void)
   SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
   SfStylizer *st = sf_stylizer_new (net, w, h, &err);
   g_assert_no_error (err);
-  float *content = make_image (w, h, 0), *style = make_image (w, h, 1);
+  float *content = test_make_image (w, h, 0, 100);
+  float *style = test_make_image (w, h, 1, 100);
   SfParams p;
   sf_params_init (&p);
   p.optimizer = SF_OPTIMIZER_ADAM;

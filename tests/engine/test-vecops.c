@@ -25,26 +25,6 @@
 static SfDevice *dev;
 static SfVggWeights *wts;
 
-/* smooth structure plus noise, planar RGB in [0,1] (as test-loss.c) */
-static float *
-make_image (int w, int h, int kind)
-{
-  float *img = g_new (float, 3 * (gsize) w * h);
-  GRand *r = g_rand_new_with_seed (100 + kind);
-
-  for (int c = 0; c < 3; c++)
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) {
-        double v = kind == 0
-            ? 0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y)
-            : 0.5 + 0.4 * sin (0.9 * (x + 2 * y) + 2 * c);
-        v += 0.1 * g_rand_double_range (r, -1, 1);
-        img[((gsize) c * h + y) * w + x] = (float) CLAMP (v, 0, 1);
-      }
-  g_rand_free (r);
-  return img;
-}
-
 typedef struct
 {
   SfNet *net;
@@ -65,10 +45,10 @@ fixture_init (Fixture * fx, int w, int h, gboolean targets)
   g_assert_no_error (err);
   fx->st = sf_stylizer_new (fx->net, w, h, &err);
   g_assert_no_error (err);
-  fx->content = make_image (w, h, 0);
+  fx->content = test_make_image (w, h, 0, 100);
   if (!targets)
     return;
-  style = make_image (w, h, 1);
+  style = test_make_image (w, h, 1, 100);
   g_assert_true (sf_stylizer_set_style (fx->st, style, w, h, &err));
   g_assert_true (sf_stylizer_set_content (fx->st, fx->content, &err));
   g_assert_no_error (err);
