@@ -71,10 +71,13 @@ elif [ ! -x "$fps" ]; then
   fps_note="element: not run (no $fps: the plugin was not built)"
 else
   echo
+  # paths from this checkout, not the ones compiled in: on a GPU machine the
+  # build directory arrives at another path (../shared/gpu/README.md)
+  export GST_PLUGIN_PATH="$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
   echo "== element: $fps --size $fps_size --frames $fps_frames --iterations 4${FPS_ARGS:+ $FPS_ARGS}"
   # shellcheck disable=SC2086
   "$fps" --size "$fps_size" --frames "$fps_frames" --iterations 4 \
-    ${FPS_ARGS:-} 2>&1 | tee "$tmp/fps.txt"
+    --style "$src/examples/scream.jpg" ${FPS_ARGS:-} 2>&1 | tee "$tmp/fps.txt"
   fps_status=${PIPESTATUS[0]}
   if [ "$fps_status" -ne 0 ]; then
     fps_note="element: failed (exit $fps_status): $(grep '^element-fps: ' "$tmp/fps.txt" | tail -n 1)"
