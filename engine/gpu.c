@@ -18,6 +18,7 @@
 #include "pool_bwd.spv.h"
 #include "gram.spv.h"
 #include "gram_reduce.spv.h"
+#include "relu_mask.spv.h"
 #include "style_grad.spv.h"
 #include "diff.spv.h"
 #include "dot.spv.h"
@@ -48,6 +49,7 @@
 #include "style_grad16.spv.h"
 #include "diff16.spv.h"
 #include "imgnorm16.spv.h"
+#include "relu_mask16.spv.h"
 
 typedef struct
 {
@@ -67,6 +69,7 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_POOL_BWD, sf_spv_pool_bwd, 3),
   K (SF_K_GRAM, sf_spv_gram, 2),
   K (SF_K_GRAM_REDUCE, sf_spv_gram_reduce, 2),
+  K (SF_K_RELU_MASK, sf_spv_relu_mask, 2),
   K (SF_K_STYLE_GRAD, sf_spv_style_grad, 3),
   K (SF_K_DIFF, sf_spv_diff, 5),
   K (SF_K_DOT, sf_spv_dot, 3),
@@ -95,11 +98,19 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_STYLE_GRAD16, sf_spv_style_grad16, 3),
   K (SF_K_DIFF16, sf_spv_diff16, 5),
   K (SF_K_IMGNORM16, sf_spv_imgnorm16, 2),
+  K (SF_K_RELU_MASK16, sf_spv_relu_mask16, 2),
   /* the L-BFGS two-loop recursion (vecops.c) */
   K (SF_K_FOLD, sf_spv_fold, 1),
   K (SF_K_AXPY_DEV, sf_spv_axpy_dev, 3),
 };
 #undef K
+
+const char *
+sf_kernel_name (SfKernelId k)
+{
+  g_return_val_if_fail (k < SF_K_COUNT, "?");
+  return kernel_info[k].name + strlen ("sf_spv_");
+}
 
 gboolean
 sf_size_floats (const SfDevice *dev, gsize a, gsize b, gsize c,
@@ -491,7 +502,7 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
     g_set_error (error, SF_ERROR, SF_ERROR_TOO_LARGE,
         "kernel %s needs %u x %u x %u workgroups, the device allows %u x %u "
         "x %u: use a smaller image or processing size",
-        kernel_info[id].name + strlen ("sf_spv_"), gx, gy, gz,
+        sf_kernel_name (id), gx, gy, gz,
         lim[0], lim[1], lim[2]);
     return FALSE;
   }
@@ -519,8 +530,10 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
       n_bufs, w);
   vkCmdPushConstants (cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
       sizeof (pc), pc);
+  sf_stats_kernel_begin (dev, cb, id);
   if (gx && gy && gz)
     vkCmdDispatch (cb, gx, gy, gz);
   sf_cmd_barrier (cb);
+  sf_stats_kernel_end (dev, cb);
   return TRUE;
 }

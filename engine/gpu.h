@@ -25,6 +25,7 @@ typedef enum
   SF_K_POOL_BWD,
   SF_K_GRAM,
   SF_K_GRAM_REDUCE,
+  SF_K_RELU_MASK,
   SF_K_STYLE_GRAD,
   SF_K_DIFF,
   SF_K_DOT,
@@ -53,11 +54,15 @@ typedef enum
   SF_K_STYLE_GRAD16,
   SF_K_DIFF16,
   SF_K_IMGNORM16,
+  SF_K_RELU_MASK16,
   /* the L-BFGS two-loop recursion on the GPU (vecops.c) */
   SF_K_FOLD,
   SF_K_AXPY_DEV,
   SF_K_COUNT
 } SfKernelId;
+
+/* Timestamps per submission for per-kernel timing: 2 per dispatch. */
+#define SF_KQ_MAX 4096
 
 typedef struct
 {
@@ -96,6 +101,16 @@ struct SfDevice
   guint64 gpu_ns;
   guint64 submissions;
   guint64 untimed;              /* submissions without a GPU time */
+  /* per-kernel timing (stats.c, sf_device_set_kernel_profiling): a
+   * timestamp before and after each recorded dispatch, in kq_pool (reset
+   * by ts_head), read back after the submission's fence */
+  gboolean kernel_profiling;
+  VkQueryPool kq_pool;          /* SF_KQ_MAX timestamps */
+  guint kq_used;
+  gboolean kq_open;             /* a dispatch's start is written */
+  SfKernelId kq_ids[SF_KQ_MAX / 2];
+  guint64 kernel_ns[SF_K_COUNT];
+  guint64 kernel_calls[SF_K_COUNT];
 };
 
 typedef enum
@@ -147,6 +162,11 @@ VkCommandBuffer sf_stats_timing_begin (SfDevice *dev);
 void sf_stats_timing_end (SfDevice *dev, VkCommandBuffer last);
 void sf_stats_timing_collect (SfDevice *dev, gboolean timed);
 void sf_stats_destroy (SfDevice *dev);
+/* Around each dispatch while kernel profiling is on (sf_cmd_dispatch). */
+void sf_stats_kernel_begin (SfDevice *dev, VkCommandBuffer cb, SfKernelId k);
+void sf_stats_kernel_end (SfDevice *dev, VkCommandBuffer cb);
+/* The kernel's name (its shader's output name: "conv_fwd", ...). */
+const char *sf_kernel_name (SfKernelId k);
 
 /* Records kernel k over groups gx x gy x gz with the given buffers (whole
  * ranges) and push constants, then a barrier.  A grid past the device's

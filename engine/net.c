@@ -195,6 +195,7 @@ sf_net_kernel (const SfNet *net, SfKernelId k)
     case SF_K_STYLE_GRAD: return SF_K_STYLE_GRAD16;
     case SF_K_DIFF: return SF_K_DIFF16;
     case SF_K_IMGNORM: return SF_K_IMGNORM16;
+    case SF_K_RELU_MASK: return SF_K_RELU_MASK16;
     default: return k;
   }
 }
@@ -401,6 +402,20 @@ sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
       sizeof (pp), sf_div_up (w / 2, 8), sf_div_up (h / 2, 8), pc.cout, error);
 }
 
+/* g = act > 0 ? g : 0 over n values, in place (relu_mask.comp) */
+static gboolean
+record_relu_mask (SfNet * net, VkCommandBuffer cb, SfBuffer * act,
+    SfBuffer * g, guint64 n, GError ** error)
+{
+  struct { int32_t n; } pc = { (int32_t) n };
+  SfBuffer *b[2] = { act, g };
+  guint groups = sf_div_up (n, 256);
+  guint gx = MIN (groups, 1024);
+
+  return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_RELU_MASK),
+      b, 2, &pc, sizeof (pc), gx, sf_div_up (groups, gx), 1, error);
+}
+
 gboolean
 sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
     SfBuffer *gout, SfBuffer *act, SfBuffer *gin, GError **error)
@@ -412,6 +427,9 @@ sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
 
   if (net->bwd_gemm[i])
     return dispatch_gemm (net, cb, TRUE, w, h, pc.cin, pc.cout, 0, b, error);
+  if (!record_relu_mask (net, cb, act, gout, (guint64) pc.cin * w * h,
+          error))
+    return FALSE;
   sf_conv_grid (w, h, pc.cout, &gx, &gy);
   return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_CONV_BWD), b,
       4, &pc, sizeof (pc), gx, gy, 1, error);

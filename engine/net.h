@@ -105,7 +105,8 @@ gboolean sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w,
     int h, SfBuffer *in, SfBuffer *act, SfBuffer *pooled, GError **error);
 
 /* Records gin = d/d(input of conv i) at w x h from gout = d/d(output of
- * conv i), masked by the ReLU of the forward output act. */
+ * conv i), masked by the ReLU of the forward output act.  The direct
+ * kernel masks gout in place first: gout is clobbered. */
 gboolean sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i,
     int w, int h, SfBuffer *gout, SfBuffer *act, SfBuffer *gin,
     GError **error);

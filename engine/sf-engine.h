@@ -95,6 +95,25 @@ void sf_device_get_stats (SfDevice *dev, SfDeviceStats *out);
 /* Starts a new peak: mem_peak becomes mem_in_use. */
 void sf_device_reset_peak (SfDevice *dev);
 
+/* Per-kernel GPU time (default off; on implies sf_device_set_profiling):
+ * a timestamp before and after every dispatch (up to 2048 per submission),
+ * summed per kernel.  For finding where the time goes, not for the
+ * headline figure: the timestamps serialise the dispatches a little more.
+ * A dispatch recorded while it is on in a command buffer submitted after
+ * another submission may go uncounted. */
+typedef struct
+{
+  const char *name;             /* the shader: "conv_fwd", "gram", ... */
+  guint64 calls;
+  guint64 gpu_ns;
+} SfKernelTime;
+
+void sf_device_set_kernel_profiling (SfDevice *dev, gboolean on);
+/* Fills out (room for n) with the kernels that ran since the last reset,
+ * most time first; returns how many. */
+guint sf_device_get_kernel_times (SfDevice *dev, SfKernelTime *out, guint n);
+void sf_device_reset_kernel_times (SfDevice *dev);
+
 /* ---- network ------------------------------------------------------------ */
 
 SfNet *sf_net_new (SfDevice *dev, const SfVggWeights *weights,

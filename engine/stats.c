@@ -24,8 +24,19 @@
  * failure to make the pool, makes the GPU time unavailable (logged once;
  * the submissions still run and are counted) rather than an error.
  *
+ * Per kernel (sf_device_set_kernel_profiling): sf_cmd_dispatch writes a
+ * BOTTOM_OF_PIPE timestamp before each dispatch (when everything recorded
+ * before it has finished) and another after it and its barrier, into a
+ * second pool of SF_KQ_MAX timestamps that the same head buffer resets;
+ * after the fence the pairs that are available are added to their
+ * kernel's total (read without waiting, so a query that was never written
+ * costs a missing sample, never a hang).
+ *
  * Like the rest of SfDevice, not thread-safe: one thread at a time.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "gpu.h"
 
 void
@@ -77,6 +88,7 @@ timing_setup (SfDevice *dev)
     .queryType = VK_QUERY_TYPE_TIMESTAMP,
     .queryCount = 2,
   };
+  VkQueryPoolCreateInfo kqpi = qpi;
   VkCommandBufferAllocateInfo ai = {
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
     .commandPool = dev->pool,
@@ -88,8 +100,11 @@ timing_setup (SfDevice *dev)
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
   };
 
+  kqpi.queryCount = SF_KQ_MAX;
   what = "vkCreateQueryPool";
   r = vkCreateQueryPool (dev->device, &qpi, NULL, &dev->query_pool);
+  if (r == VK_SUCCESS)
+    r = vkCreateQueryPool (dev->device, &kqpi, NULL, &dev->kq_pool);
   if (r == VK_SUCCESS) {
     what = "vkAllocateCommandBuffers";
     r = vkAllocateCommandBuffers (dev->device, &ai, &dev->ts_head);
@@ -100,6 +115,7 @@ timing_setup (SfDevice *dev)
   }
   if (r == VK_SUCCESS) {
     vkCmdResetQueryPool (dev->ts_head, dev->query_pool, 0, 2);
+    vkCmdResetQueryPool (dev->ts_head, dev->kq_pool, 0, SF_KQ_MAX);
     vkCmdWriteTimestamp (dev->ts_head, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
         dev->query_pool, 0);
     what = "vkEndCommandBuffer";
@@ -133,6 +149,61 @@ sf_stats_timing_end (SfDevice *dev, VkCommandBuffer last)
       dev->query_pool, 1);
 }
 
+/* ---- per kernel ------------------------------------------------------- */
+
+void
+sf_stats_kernel_begin (SfDevice *dev, VkCommandBuffer cb, SfKernelId k)
+{
+  if (!dev->kernel_profiling || !dev->profiling || dev->timestamps <= 0
+      || dev->kq_used + 2 > SF_KQ_MAX)
+    return;
+  dev->kq_ids[dev->kq_used / 2] = k;
+  vkCmdWriteTimestamp (cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, dev->kq_pool,
+      dev->kq_used);
+  dev->kq_open = TRUE;
+}
+
+void
+sf_stats_kernel_end (SfDevice *dev, VkCommandBuffer cb)
+{
+  if (!dev->kq_open)
+    return;
+  vkCmdWriteTimestamp (cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, dev->kq_pool,
+      dev->kq_used + 1);
+  dev->kq_used += 2;
+  dev->kq_open = FALSE;
+}
+
+/* Adds the available pairs of this submission to their kernels. */
+static void
+kernel_collect (SfDevice *dev)
+{
+  guint n = dev->kq_used;
+  guint64 *res;
+  VkResult r;
+
+  dev->kq_used = 0;
+  if (n == 0)
+    return;
+  /* value and availability per query; VK_NOT_READY when some are not */
+  res = g_new0 (guint64, 2 * (gsize) n);
+  r = vkGetQueryPoolResults (dev->device, dev->kq_pool, 0, n,
+      2 * (gsize) n * sizeof (guint64), res, 2 * sizeof (guint64),
+      VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WITH_AVAILABILITY_BIT);
+  if (r == VK_SUCCESS || r == VK_NOT_READY) {
+    for (guint j = 0; j + 1 < n; j += 2) {
+      const guint64 *a = res + 2 * j, *b = res + 2 * (j + 1);
+      SfKernelId k = dev->kq_ids[j / 2];
+      if (!a[1] || !b[1])
+        continue;
+      dev->kernel_ns[k] += (guint64) (((b[0] - a[0]) & dev->timestamp_mask)
+          * dev->timestamp_period + 0.5);
+      dev->kernel_calls[k]++;
+    }
+  }
+  g_free (res);
+}
+
 void
 sf_stats_timing_collect (SfDevice *dev, gboolean timed)
 {
@@ -143,8 +214,10 @@ sf_stats_timing_collect (SfDevice *dev, gboolean timed)
   dev->submissions++;
   if (!timed) {
     dev->untimed++;
+    dev->kq_used = 0;
     return;
   }
+  kernel_collect (dev);
   /* the fence has signalled: both results are available */
   r = vkGetQueryPoolResults (dev->device, dev->query_pool, 0, 2, sizeof ts,
       ts, sizeof ts[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
@@ -169,8 +242,12 @@ sf_stats_destroy (SfDevice *dev)
     vkFreeCommandBuffers (dev->device, dev->pool, 1, &dev->ts_head);
   if (dev->query_pool)
     vkDestroyQueryPool (dev->device, dev->query_pool, NULL);
+  if (dev->kq_pool)
+    vkDestroyQueryPool (dev->device, dev->kq_pool, NULL);
   dev->ts_head = VK_NULL_HANDLE;
   dev->query_pool = VK_NULL_HANDLE;
+  dev->kq_pool = VK_NULL_HANDLE;
+  dev->kq_used = 0;
 }
 
 void
@@ -196,4 +273,48 @@ sf_device_reset_peak (SfDevice *dev)
 {
   g_return_if_fail (dev != NULL);
   dev->mem_peak = dev->mem_in_use;
+}
+
+void
+sf_device_set_kernel_profiling (SfDevice *dev, gboolean on)
+{
+  g_return_if_fail (dev != NULL);
+  dev->kernel_profiling = on;
+  if (on) {
+    dev->profiling = TRUE;
+    if (dev->timestamps == 0)
+      dev->timestamps = timing_setup (dev) ? 1 : -1;
+  }
+}
+
+static gint
+by_time (gconstpointer a, gconstpointer b)
+{
+  const SfKernelTime *x = a, *y = b;
+  return x->gpu_ns < y->gpu_ns ? 1 : x->gpu_ns > y->gpu_ns ? -1 : 0;
+}
+
+guint
+sf_device_get_kernel_times (SfDevice *dev, SfKernelTime *out, guint n)
+{
+  SfKernelTime all[SF_K_COUNT];
+  guint m = 0;
+
+  g_return_val_if_fail (dev != NULL && (out != NULL || n == 0), 0);
+  for (guint k = 0; k < SF_K_COUNT; k++)
+    if (dev->kernel_calls[k] > 0)
+      all[m++] = (SfKernelTime) { sf_kernel_name (k), dev->kernel_calls[k],
+        dev->kernel_ns[k] };
+  qsort (all, m, sizeof all[0], by_time);
+  m = MIN (m, n);
+  memcpy (out, all, m * sizeof all[0]);
+  return m;
+}
+
+void
+sf_device_reset_kernel_times (SfDevice *dev)
+{
+  g_return_if_fail (dev != NULL);
+  memset (dev->kernel_ns, 0, sizeof dev->kernel_ns);
+  memset (dev->kernel_calls, 0, sizeof dev->kernel_calls);
 }

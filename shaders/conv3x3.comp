@@ -4,8 +4,10 @@
 // With -DBACKWARD (conv_bwd): the gradient with respect to the input of a
 // forward layer, computed as a convolution of the upstream gradient with
 // the forward weights flipped 180 degrees and in/out channels swapped (the
-// host packs them so); the ReLU mask (forward output > 0) is applied to the
-// upstream gradient as it is loaded.
+// host packs them so).  The upstream gradient arrives with the ReLU mask
+// (forward output > 0) already applied (relu_mask.comp, recorded by net.c
+// just before): testing it here would repeat the test at every one of the
+// 3 x (PX + 2) loads of each value by every channel block.
 //
 // Register blocking: each invocation computes PX consecutive pixels of one
 // row for eight output channels, so every weight it loads serves PX
@@ -21,7 +23,7 @@
 
 #ifdef BACKWARD
 #define IN_T float      // upstream gradient
-#define AUX_T ACT_T     // forward output: the ReLU mask
+#define AUX_T ACT_T     // unused: net.c masks the gradient first (relu_mask)
 #define OUT_T float
 #define OUT_STORE(v) (v)
 #else
@@ -95,9 +97,6 @@ main ()
       for (int c = 0; c < PX + 2; c++) {
         int i = base + ridx[r] + cidx[c];
         v[c] = float (inp[i]) * (rok[r] * cok[c]);
-#ifdef BACKWARD
-        v[c] = float (aux[i]) > 0.0 ? v[c] : 0.0;
-#endif
       }
       for (int kx = 0; kx < 3; kx++) {
         vec4 w0 = wt[wi], w1 = wt[wi + 1];

@@ -314,6 +314,82 @@ test_stats_profiling (void)
   sf_device_free (dev);
 }
 
+static guint64
+kernel_calls (const SfKernelTime *kt, guint n, const char *name)
+{
+  for (guint i = 0; i < n; i++)
+    if (g_str_equal (kt[i].name, name))
+      return kt[i].calls;
+  return 0;
+}
+
+/* Per-kernel timing: one 32x32 evaluation runs 13 convolutions forward and
+ * 13 input gradients, 5 Gram matrices in one pixel slice each, and the
+ * kernels' times add up to no more than the submissions' GPU time. */
+static void
+test_kernel_times (void)
+{
+  GError *err = NULL;
+  SfDevice *dev = test_device ();
+  SfVggWeights *w = sf_vgg_weights_new_default (0);
+  SfNet *net = sf_net_new (dev, w, SF_POOL_MAX, &err);
+  const int sz = 32;
+  SfStylizer *st = sf_stylizer_new (net, sz, sz, &err);
+  float *img = g_new (float, 3 * sz * sz);
+  SfKernelTime kt[64];
+  SfDeviceStats s;
+  SfParams p;
+
+  g_assert_no_error (err);
+  sf_params_init (&p);
+  test_fill (img, 3 * sz * sz, 7, 0.0f, 1.0f);
+  g_assert_true (sf_stylizer_set_style (st, img, sz, sz, &err));
+  g_assert_true (sf_stylizer_set_content (st, img, &err));
+  g_assert_true (sf_stylizer_set_image (st, img, &err));
+  g_assert_cmpuint (sf_device_get_kernel_times (dev, kt, 64), ==, 0);
+
+  sf_device_set_kernel_profiling (dev, TRUE);
+  g_assert_true (sf_stylizer_evaluate (st, &p, NULL, NULL, &err));
+  g_assert_no_error (err);
+  sf_device_get_stats (dev, &s);
+  guint n = sf_device_get_kernel_times (dev, kt, 64);
+  if (!s.gpu_time_valid) {
+    g_test_skip ("no GPU timestamps on this device");
+  } else {
+    guint64 sum = 0;
+    for (guint i = 0; i < n; i++) {
+      g_test_message ("%-16s %3" G_GUINT64_FORMAT " calls %9.3f ms",
+          kt[i].name, kt[i].calls, kt[i].gpu_ns / 1e6);
+      sum += kt[i].gpu_ns;
+      if (i > 0)
+        g_assert_cmpuint (kt[i].gpu_ns, <=, kt[i - 1].gpu_ns);
+    }
+    g_assert_cmpuint (kernel_calls (kt, n, "conv_fwd")
+        + kernel_calls (kt, n, "conv_gemm_fwd"), ==, 13);
+    g_assert_cmpuint (kernel_calls (kt, n, "conv_bwd")
+        + kernel_calls (kt, n, "conv_gemm_bwd"), ==, 13);
+    g_assert_cmpuint (kernel_calls (kt, n, "gram"), ==, 5);
+    g_assert_cmpuint (kernel_calls (kt, n, "gram_reduce"), ==, 0);
+    g_test_message ("kernels %.3f ms of %.3f ms GPU time", sum / 1e6,
+        s.gpu_ns / 1e6);
+    g_assert_cmpuint (sum, >, 0);
+    g_assert_cmpuint (sum, <=, s.gpu_ns);
+    /* the convolutions are most of the work */
+    g_assert_true (g_str_has_prefix (kt[0].name, "conv"));
+  }
+  sf_device_reset_kernel_times (dev);
+  g_assert_cmpuint (sf_device_get_kernel_times (dev, kt, 64), ==, 0);
+  sf_device_set_kernel_profiling (dev, FALSE);
+  g_assert_true (sf_stylizer_evaluate (st, &p, NULL, NULL, &err));
+  g_assert_cmpuint (sf_device_get_kernel_times (dev, kt, 64), ==, 0);
+
+  g_free (img);
+  sf_stylizer_free (st);
+  sf_net_free (net);
+  sf_vgg_weights_free (w);
+  sf_device_free (dev);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +401,6 @@ main (int argc, char **argv)
   g_test_add_func ("/device/borrowed", test_borrowed);
   g_test_add_func ("/device/stats-memory", test_stats_memory);
   g_test_add_func ("/device/stats-profiling", test_stats_profiling);
+  g_test_add_func ("/device/kernel-times", test_kernel_times);
   return g_test_run ();
 }
