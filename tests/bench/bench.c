@@ -50,6 +50,7 @@ typedef struct
   int repeats;
   int warmup;
   gboolean flops_only;
+  int kernels;                  /* > 0: per-kernel breakdown over this many */
   char *device;
   char *pooling;
   char *optimizer;
@@ -415,6 +416,46 @@ time_flow (SfDevice *dev, const BenchOptions *o, int w, int h, BenchResult *r,
   return ok;
 }
 
+/* --kernels N: N more evaluations with a timestamp pair around every
+ * dispatch, then a line per kernel (most time first): calls and GPU ms per
+ * evaluation and the share of the kernels' total; machine-readable lines
+ * "kernel size=WxH name=... calls=... ms=... share=...". */
+static gboolean
+kernel_breakdown (SfDevice *dev, SfStylizer *st, const SfParams *p,
+    const BenchOptions *o, int w, int h, GError **error)
+{
+  SfKernelTime kt[128];
+  guint n;
+  guint64 total = 0;
+  gboolean ok = TRUE;
+
+  sf_device_set_kernel_profiling (dev, TRUE);
+  sf_device_reset_kernel_times (dev);
+  for (int i = 0; ok && i < o->kernels; i++)
+    ok = sf_stylizer_evaluate (st, p, NULL, NULL, error);
+  sf_device_set_kernel_profiling (dev, FALSE);
+  sf_device_set_profiling (dev, TRUE);  /* the rest of the bench times too */
+  if (!ok)
+    return FALSE;
+  n = sf_device_get_kernel_times (dev, kt, G_N_ELEMENTS (kt));
+  for (guint i = 0; i < n; i++)
+    total += kt[i].gpu_ns;
+  printf ("\n%dx%d, per evaluation (%d evaluations, a timestamp pair around "
+      "each dispatch):\n%-18s %8s %10s %7s\n", w, h, o->kernels, "kernel",
+      "calls", "GPU ms", "share");
+  for (guint i = 0; i < n; i++)
+    printf ("%-18s %8.1f %10.3f %6.1f%%\n", kt[i].name,
+        (double) kt[i].calls / o->kernels, kt[i].gpu_ns / 1e6 / o->kernels,
+        total ? 100.0 * kt[i].gpu_ns / total : 0.0);
+  for (guint i = 0; i < n; i++)
+    printf ("kernel size=%dx%d name=%s calls=%.1f ms=%.4f share=%.2f\n", w, h,
+        kt[i].name, (double) kt[i].calls / o->kernels,
+        kt[i].gpu_ns / 1e6 / o->kernels,
+        total ? 100.0 * kt[i].gpu_ns / total : 0.0);
+  printf ("\n");
+  return TRUE;
+}
+
 static gboolean
 bench_size (SfNet *net, const SfParams *p, const BenchOptions *o, int w,
     int h, BenchResult *r, GError **error)
@@ -434,6 +475,7 @@ bench_size (SfNet *net, const SfParams *p, const BenchOptions *o, int w,
     return FALSE;
   ok = prepare (st, w, h, error)
       && time_evaluations (dev, st, p, o, r, error)
+      && (o->kernels <= 0 || kernel_breakdown (dev, st, p, o, w, h, error))
       && time_iterations (dev, st, p, o, r, error);
   sf_device_get_stats (dev, &stats);
   r->peak_mib = stats.mem_peak / (1024.0 * 1024.0);
@@ -517,6 +559,9 @@ parse_options (int *argc, char ***argv, BenchOptions *o, GError **error)
         "max or avg (default max)", "POOL"},
     {"optimizer", 0, 0, G_OPTION_ARG_STRING, &o->optimizer,
         "lbfgs or adam (default lbfgs)", "OPT"},
+    {"kernels", 'k', 0, G_OPTION_ARG_INT, &o->kernels,
+        "After the timed evaluations, N more with every dispatch timed: "
+        "GPU ms per kernel (default 0: none)", "N"},
     {"flops-only", 0, 0, G_OPTION_ARG_NONE, &o->flops_only,
         "Print the FLOP count per evaluation of each size (and the check "
         "at 1280x720) and exit; needs no device", NULL},
@@ -673,7 +718,7 @@ out:
 int
 main (int argc, char **argv)
 {
-  BenchOptions o = { BENCH_MIN_REPEATS, 3, FALSE, NULL, NULL, NULL, NULL };
+  BenchOptions o = { BENCH_MIN_REPEATS, 3, FALSE, 0, NULL, NULL, NULL, NULL };
   GError *error = NULL;
   int *ws = NULL, *hs = NULL, n = 0, status = 0;
   gboolean ok;
