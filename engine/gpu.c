@@ -412,6 +412,13 @@ sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
   *out = k;
   if (k->pipeline)
     return TRUE;
+  /* an earlier attempt that failed part-way may have left its layouts */
+  if (k->layout)
+    vkDestroyPipelineLayout (dev->device, k->layout, NULL);
+  if (k->set_layout)
+    vkDestroyDescriptorSetLayout (dev->device, k->set_layout, NULL);
+  k->layout = VK_NULL_HANDLE;
+  k->set_layout = VK_NULL_HANDLE;
   g_assert (info->n_buffers <= G_N_ELEMENTS (bind));
   for (guint i = 0; i < info->n_buffers; i++)
     bind[i] = (VkDescriptorSetLayoutBinding) {
