@@ -400,6 +400,19 @@ sf_cmd_barrier (VkCommandBuffer cb)
       | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
 }
 
+/* Destroys whatever of k exists and zeroes it. */
+static void
+kernel_clear (SfDevice * dev, SfKernel * k)
+{
+  if (k->pipeline)
+    vkDestroyPipeline (dev->device, k->pipeline, NULL);
+  if (k->layout)
+    vkDestroyPipelineLayout (dev->device, k->layout, NULL);
+  if (k->set_layout)
+    vkDestroyDescriptorSetLayout (dev->device, k->set_layout, NULL);
+  memset (k, 0, sizeof (*k));
+}
+
 gboolean
 sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
 {
@@ -413,12 +426,7 @@ sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
   if (k->pipeline)
     return TRUE;
   /* an earlier attempt that failed part-way may have left its layouts */
-  if (k->layout)
-    vkDestroyPipelineLayout (dev->device, k->layout, NULL);
-  if (k->set_layout)
-    vkDestroyDescriptorSetLayout (dev->device, k->set_layout, NULL);
-  k->layout = VK_NULL_HANDLE;
-  k->set_layout = VK_NULL_HANDLE;
+  kernel_clear (dev, k);
   g_assert (info->n_buffers <= G_N_ELEMENTS (bind));
   for (guint i = 0; i < info->n_buffers; i++)
     bind[i] = (VkDescriptorSetLayoutBinding) {
@@ -480,16 +488,8 @@ sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
 void
 sf_kernels_destroy (SfDevice *dev)
 {
-  for (int i = 0; i < SF_K_COUNT; i++) {
-    SfKernel *k = &dev->kernels[i];
-    if (k->pipeline)
-      vkDestroyPipeline (dev->device, k->pipeline, NULL);
-    if (k->layout)
-      vkDestroyPipelineLayout (dev->device, k->layout, NULL);
-    if (k->set_layout)
-      vkDestroyDescriptorSetLayout (dev->device, k->set_layout, NULL);
-    memset (k, 0, sizeof (*k));
-  }
+  for (int i = 0; i < SF_K_COUNT; i++)
+    kernel_clear (dev, &dev->kernels[i]);
 }
 
 gboolean
