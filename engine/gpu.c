@@ -324,6 +324,7 @@ sf_cmd_begin (SfDevice *dev, VkCommandBuffer *cb, GError **error)
   VkResult r = vkBeginCommandBuffer (*cb, &bi);
   if (r != VK_SUCCESS) {
     vkFreeCommandBuffers (dev->device, dev->pool, 1, cb);
+    *cb = VK_NULL_HANDLE;
     return sf_vk_fail (error, r, __FILE__, __LINE__, "vkBeginCommandBuffer");
   }
   return TRUE;

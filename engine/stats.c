@@ -64,7 +64,6 @@ timing_setup (SfDevice *dev)
   uint32_t n = 0, bits = 0;
   GError *error = NULL;
   VkResult r;
-  const char *what;
 
   vkGetPhysicalDeviceQueueFamilyProperties (dev->phys, &n, NULL);
   q = g_new0 (VkQueueFamilyProperties, MAX (n, 1));
@@ -89,40 +88,25 @@ timing_setup (SfDevice *dev)
     .queryCount = 2,
   };
   VkQueryPoolCreateInfo kqpi = qpi;
-  VkCommandBufferAllocateInfo ai = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-    .commandPool = dev->pool,
-    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-    .commandBufferCount = 1,
-  };
-  /* no ONE_TIME_SUBMIT: the same buffer starts every timed submission */
-  VkCommandBufferBeginInfo bi = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-  };
 
   kqpi.queryCount = SF_KQ_MAX;
-  what = "vkCreateQueryPool";
   r = vkCreateQueryPool (dev->device, &qpi, NULL, &dev->query_pool);
   if (r == VK_SUCCESS)
     r = vkCreateQueryPool (dev->device, &kqpi, NULL, &dev->kq_pool);
-  if (r == VK_SUCCESS) {
-    what = "vkAllocateCommandBuffers";
-    r = vkAllocateCommandBuffers (dev->device, &ai, &dev->ts_head);
-  }
-  if (r == VK_SUCCESS) {
-    what = "vkBeginCommandBuffer";
-    r = vkBeginCommandBuffer (dev->ts_head, &bi);
-  }
-  if (r == VK_SUCCESS) {
+  if (r != VK_SUCCESS) {
+    sf_vk_fail (&error, r, __FILE__, __LINE__, "vkCreateQueryPool");
+  } else if (sf_cmd_begin (dev, &dev->ts_head, &error)) {
+    /* sf_cmd_begin sets no ONE_TIME_SUBMIT: the same buffer starts every
+     * timed submission */
     vkCmdResetQueryPool (dev->ts_head, dev->query_pool, 0, 2);
     vkCmdResetQueryPool (dev->ts_head, dev->kq_pool, 0, SF_KQ_MAX);
     vkCmdWriteTimestamp (dev->ts_head, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
         dev->query_pool, 0);
-    what = "vkEndCommandBuffer";
     r = vkEndCommandBuffer (dev->ts_head);
+    if (r != VK_SUCCESS)
+      sf_vk_fail (&error, r, __FILE__, __LINE__, "vkEndCommandBuffer");
   }
-  if (r != VK_SUCCESS) {
-    sf_vk_fail (&error, r, __FILE__, __LINE__, what);
+  if (error) {
     g_message ("%s: GPU time unavailable on %s: %s", G_STRLOC, dev->name,
         error->message);
     g_error_free (error);
