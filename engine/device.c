@@ -199,12 +199,8 @@ pick (VkPhysicalDevice * devs, uint32_t n, const char *selector)
 static void
 detect_features (SfDevice * dev)
 {
-  VkPhysicalDevice16BitStorageFeatures s16 = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-  };
   VkPhysicalDeviceShaderFloat16Int8Features f16 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
-    .pNext = &s16,
   };
   VkPhysicalDeviceFeatures2 f2 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
@@ -221,8 +217,8 @@ detect_features (SfDevice * dev)
   vkGetPhysicalDeviceFeatures2 (dev->phys, &f2);
   vkGetPhysicalDeviceProperties2 (dev->phys, &p2);
   dev->features.is_cpu = dev->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  /* a borrowed device's enabled features are unknown: no fp16 storage */
-  dev->features.fp16_storage = s16.storageBuffer16BitAccess && dev->owned;
+  /* fp16_storage is what create_logical enabled; a borrowed device's
+   * enabled features are unknown, so it stays FALSE there */
   dev->features.fp16_arithmetic = f16.shaderFloat16;
   dev->features.subgroup_size = sg.subgroupSize;
   dev->features.coopmat_nv = has_extension (dev->phys,
@@ -254,6 +250,7 @@ create_logical (SfDevice * dev, GError ** error)
   s16.uniformAndStorageBuffer16BitAccess = VK_FALSE;
   s16.storagePushConstant16 = VK_FALSE;
   s16.storageInputOutput16 = VK_FALSE;
+  dev->features.fp16_storage = s16.storageBuffer16BitAccess;
   VkDeviceCreateInfo ci = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
     .pNext = s16.storageBuffer16BitAccess ? &s16 : NULL,
