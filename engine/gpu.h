@@ -182,6 +182,18 @@ sf_div_up (guint64 a, guint b)
   return (guint) ((a + b - 1) / b);
 }
 
+/* A grid of `groups` workgroups (at least one) laid out in rows of at most
+ * `row`, so that no dimension passes the 65535 many devices allow; the
+ * shader numbers its workgroups gl_WorkGroupID.y * gl_NumWorkGroups.x +
+ * gl_WorkGroupID.x and skips those past the end. */
+static inline void
+sf_grid_rows (guint64 groups, guint row, guint *gx, guint *gy)
+{
+  groups = MAX (groups, 1);
+  *gx = (guint) MIN (groups, row);
+  *gy = (guint) MIN ((groups + *gx - 1) / *gx, G_MAXUINT);
+}
+
 /* kernels.c */
 gboolean sf_kernel_get (SfDevice *dev, SfKernelId k, SfKernel **out,
     GError **error);

@@ -7,8 +7,9 @@
  * output channels, and conv_gemm.comp, an implicit GEMM over shared-memory
  * tiles of 64 channels x 8x8 pixels that also fuses the 2x2 pooling; each
  * layer's weights are packed for the kernel that records it.  Weights are
- * frozen, so the packing happens once per SfNet.  Also here: the per-size activation buffers and the small
- * reduction and vector helpers the stylizer records.
+ * frozen, so the packing happens once per SfNet.  Also here: the per-size
+ * activation buffers and the small reduction and vector helpers the
+ * stylizer records.
  */
 #include <string.h>
 
@@ -18,10 +19,8 @@ void
 sf_conv_grid (int w, int h, int cout, guint *gx, guint *gy)
 {
   guint64 n = (guint64) sf_div_up (w, SF_CONV_PX) * h * sf_div_up (cout, 8);
-  guint64 groups = MAX (sf_div_up (n, 64), 1);
 
-  *gx = (guint) MIN (groups, SF_CONV_GRID_X);
-  *gy = (guint) MIN (sf_div_up (groups, *gx), G_MAXUINT);
+  sf_grid_rows ((n + 63) / 64, SF_CONV_GRID_X, gx, gy);
 }
 
 gboolean
@@ -118,7 +117,8 @@ resolve_impl (SfDevice * dev, SfConvImpl impl)
     return SF_CONV_GEMM;
   /* On a CPU device (lavapipe) shared memory is ordinary memory reached by
    * per-lane gathers and every barrier splits the shader into coroutines:
-   * there the direct kernel measured 1.6x faster (tests/bench, 128x128).
+   * there the direct kernel measured 2x faster (tests/bench, 64x64 and
+   * 128x128; README, Performance).
    * GPUs get the tiled kernel. */
   return dev->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ?
       SF_CONV_DIRECT : SF_CONV_GEMM;
@@ -409,11 +409,11 @@ record_relu_mask (SfNet * net, VkCommandBuffer cb, SfBuffer * act,
 {
   struct { int32_t n; } pc = { (int32_t) n };
   SfBuffer *b[2] = { act, g };
-  guint groups = sf_div_up (n, 256);
-  guint gx = MIN (groups, 1024);
+  guint gx, gy;
 
+  sf_grid_rows ((n + 255) / 256, 1024, &gx, &gy);
   return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_RELU_MASK),
-      b, 2, &pc, sizeof (pc), gx, sf_div_up (groups, gx), 1, error);
+      b, 2, &pc, sizeof (pc), gx, gy, 1, error);
 }
 
 gboolean
