@@ -5,7 +5,8 @@
  * (flow_grey), one per coarser level (flow_down, both images), and
  * `passes` per level for the flow (flow_lk, both directions), coarsest
  * first: 8 dispatches at 128x128 with the defaults.  The finest level's
- * flows are the results.
+ * flows are the results.  A warp is one dispatch of flow_warp, bilinear or
+ * bicubic by a push constant.
  */
 
 #include "flow.h"
@@ -254,30 +255,48 @@ sf_flow_compute (SfFlow *f, SfBuffer *prev, SfBuffer *cur, GError **error)
 }
 
 gboolean
-sf_flow_record_warp_by (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
-    int channels, SfBuffer *flow, SfBuffer *dst, GError **error)
+sf_flow_record_warp_filtered (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
+    int channels, SfBuffer *flow, SfWarpFilter filter, SfBuffer *dst,
+    GError **error)
 {
-  if (channels < 1 || src == dst) {
+  if (!flow)
+    flow = f->bwd[0];
+  if (channels < 1 || src == dst
+      || (filter != SF_WARP_BILINEAR && filter != SF_WARP_BICUBIC)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "Optical flow warp: %s", channels < 1 ? "no channels"
-        : "source and destination are the same buffer");
+        : src == dst ? "source and destination are the same buffer"
+        : "unknown filter");
     return FALSE;
   }
   if (!check_size (f, src, channels, "warp source", error)
       || !check_size (f, dst, channels, "warp destination", error)
       || !check_size (f, flow, 2, "flow", error))
     return FALSE;
-  struct { int32_t W, H, C; } pw = { f->w, f->h, channels };
+  struct { int32_t W, H, C, filter; } pw = { f->w, f->h, channels, filter };
   SfBuffer *b[3] = { src, flow, dst };
   return sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_WARP, b, 3, &pw, sizeof (pw),
       groups_for ((guint64) f->w * f->h), 1, 1, error);
 }
 
 gboolean
+sf_flow_record_warp_by (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
+    int channels, SfBuffer *flow, SfBuffer *dst, GError **error)
+{
+  /* a missing flow stays an error here (the error it always was) instead
+   * of meaning the backward flow */
+  if (!flow)
+    return check_size (f, flow, 2, "flow", error);
+  return sf_flow_record_warp_filtered (f, cb, src, channels, flow,
+      SF_WARP_BILINEAR, dst, error);
+}
+
+gboolean
 sf_flow_record_warp (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
     int channels, SfBuffer *dst, GError **error)
 {
-  return sf_flow_record_warp_by (f, cb, src, channels, f->bwd[0], dst, error);
+  return sf_flow_record_warp_filtered (f, cb, src, channels, NULL,
+      SF_WARP_BILINEAR, dst, error);
 }
 
 gboolean
@@ -363,8 +382,12 @@ sf_flow_warp_error (SfFlow *f, SfBuffer *in_prev, SfBuffer *in_cur,
       || !sf_cmd_begin (f->dev, &cb, error))
     goto out;
   if (!sf_flow_record_compute (f, cb, in_prev, in_cur, error)
-      || !sf_flow_record_warp (f, cb, out_prev, 3, wo, error)
-      || !sf_flow_record_warp (f, cb, in_prev, 3, wi, error)
+      /* bicubic: a bilinear warp would blur the previous frame and so
+       * count a sharp clip's own detail as instability */
+      || !sf_flow_record_warp_filtered (f, cb, out_prev, 3, NULL,
+          SF_WARP_BICUBIC, wo, error)
+      || !sf_flow_record_warp_filtered (f, cb, in_prev, 3, NULL,
+          SF_WARP_BICUBIC, wi, error)
       || !sf_flow_record_consistency (f, cb, mask, error))
     goto out;
   ok = sf_cmd_submit_wait (f->dev, &cb, 1, TRUE, error);

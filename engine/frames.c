@@ -175,6 +175,7 @@ sf_stylizer_reset_sequence (SfStylizer *st)
   st->has_prev_result = FALSE;
   st->temporal_active = FALSE;
   st->content_change = -1.0;
+  sf_stylizer_forget_history (st);
 }
 
 /* dst = src (image-sized), clamped to [0,1] with clamp01 */
@@ -193,9 +194,41 @@ copy_buffer (SfStylizer * st, SfBuffer * src, SfBuffer * dst,
   return sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error);
 }
 
+void
+sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp)
+{
+  st->flow_warp = warp;
+}
+
+/* Records warped = the previous result carried along the backward flow:
+ * resampled bilinear or bicubic, or (SF_FLOW_WARP_STYLE) content +
+ * bicubic warp of (previous result - previous content). */
+static gboolean
+record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
+{
+  SfWarpFilter filter = st->flow_warp == SF_FLOW_WARP_BILINEAR
+      ? SF_WARP_BILINEAR : SF_WARP_BICUBIC;
+
+  if (st->flow_warp != SF_FLOW_WARP_STYLE)
+    return sf_flow_record_warp_filtered (st->flow, cb, st->prev_result, 3,
+        NULL, filter, st->warped, error);
+  if (!st->residual && !(st->residual = sf_buffer_new_floats (st->dev, 3,
+              st->w, st->h, error)))
+    return FALSE;
+  return sf_record_copy (st->dev, cb, st->prev_result, st->residual, st->n,
+      FALSE, error)
+      && sf_record_axpby (st->dev, cb, -1.0, st->content_prev, 1.0,
+      st->residual, st->n, error)
+      && sf_flow_record_warp_filtered (st->flow, cb, st->residual, 3, NULL,
+      SF_WARP_BICUBIC, st->warped, error)
+      && sf_record_axpby (st->dev, cb, 1.0, st->content, 1.0, st->warped,
+      st->n, error);
+}
+
 /* The flow warm start: flow between the last two content frames, the
- * previous result warped along it (the temporal target), the consistency
- * mask, and x = mask * warped + (1 - mask) * content; one submission. */
+ * previous result carried along it (the temporal target, record_warp),
+ * the consistency mask, and x = mask * warped + (1 - mask) * content; one
+ * submission. */
 static gboolean
 begin_flow (SfStylizer * st, GError ** error)
 {
@@ -212,11 +245,13 @@ begin_flow (SfStylizer * st, GError ** error)
   SfBuffer *bb[4] = { st->warped, st->content, st->mask, st->x };
   if (!sf_flow_record_compute (st->flow, cb, st->content_prev, st->content,
           error)
-      || !sf_flow_record_warp (st->flow, cb, st->prev_result, 3, st->warped,
-          error)
+      || !record_warp (st, cb, error)
       || !sf_flow_record_consistency (st->flow, cb, st->mask, error)
-      || !sf_cmd_dispatch (st->dev, cb, SF_K_BLEND, bb, 4, &pb, sizeof (pb),
-          sf_div_up (st->n, 256), 1, 1, error)) {
+      || (g_getenv ("SF_EXP_FILL")
+          ? !sf_record_copy (st->dev, cb, st->warped, st->x, st->n, FALSE,
+              error)
+          : !sf_cmd_dispatch (st->dev, cb, SF_K_BLEND, bb, 4, &pb,
+              sizeof (pb), sf_div_up (st->n, 256), 1, 1, error))) {
     sf_cmd_free (st->dev, cb);
     return FALSE;
   }
@@ -298,7 +333,8 @@ sf_stylizer_frames_free (SfStylizer *st)
   sf_buffer_free (st->dev, st->frame);
   sf_buffer_free (st->dev, st->frame_out);
   sf_buffer_free (st->dev, st->warped);
+  sf_buffer_free (st->dev, st->residual);
   sf_flow_free (st->flow);
-  st->frame = st->frame_out = st->warped = NULL;
+  st->frame = st->frame_out = st->warped = st->residual = NULL;
   st->flow = NULL;
 }

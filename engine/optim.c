@@ -32,6 +32,7 @@
 #include "optim.h"
 
 #include <math.h>
+#include <string.h>
 
 /* torch's _strong_wolfe defaults */
 #define SF_WOLFE_C1 1e-4
@@ -109,6 +110,9 @@ typedef struct
   gboolean deferred;            /* ops has reduce_later, eval_later, sync */
   SfVec *x;                     /* the caller's point, updated in place */
   double g_max;                 /* max |g| */
+  gboolean warm;                /* the ring is history long and outlives
+                                 * the run (sf_lbfgs_minimize_warm) */
+  SfStopReason stop;
 
   SfVec *g;                     /* gradient at x (torch's flat_grad) */
   SfVec *g_prev;                /* gradient at the previous x */
@@ -203,11 +207,12 @@ vec_new_into (Lbfgs * st, SfVec ** out, GError ** error)
 }
 
 /* Number of ring slots: torch never holds more than history pairs, and
- * max_iter iterations store at most max_iter - 1. */
+ * max_iter iterations store at most max_iter - 1 (a warm ring keeps the
+ * pairs of earlier runs too). */
 static int
-lbfgs_ring_size (const SfLbfgsOptions * opt)
+lbfgs_ring_size (const SfLbfgsOptions * opt, gboolean warm)
 {
-  return MIN (opt->history, MAX (opt->max_iter - 1, 1));
+  return warm ? opt->history : MIN (opt->history, MAX (opt->max_iter - 1, 1));
 }
 
 static gboolean
@@ -225,7 +230,7 @@ lbfgs_alloc (Lbfgs * st, GError ** error)
     if (!vec_new_into (st, fixed[i], error))
       return FALSE;
 
-  st->cap = lbfgs_ring_size (st->opt);
+  st->cap = lbfgs_ring_size (st->opt, st->warm);
   st->dirs = g_new0 (SfVec *, st->cap);
   st->stps = g_new0 (SfVec *, st->cap);
   st->ro = g_new0 (double, st->cap);
@@ -673,12 +678,15 @@ typedef struct
   double g_sum;                 /* sum |g| at the start (iteration 1's step) */
   int n_iter;
   int evals;
+  gboolean from_memory;         /* iteration 1 uses pairs of earlier runs */
 } LbfgsRun;
 
 /* Sets the search direction for iteration run->n_iter. */
 static gboolean
 lbfgs_search_direction (Lbfgs * st, LbfgsRun * run, GError ** error)
 {
+  if (run->n_iter == 1 && run->from_memory)
+    return lbfgs_direction (st, run->h_diag, error);
   if (run->n_iter == 1) {
     st->num_old = 0;
     st->head = 0;
@@ -691,7 +699,8 @@ lbfgs_search_direction (Lbfgs * st, LbfgsRun * run, GError ** error)
 }
 
 /* Whether the loop must stop after an accepted step (torch's checks, in
- * its order, after the caller's callback); d_max = max |d|. */
+ * its order, after the caller's callback); d_max = max |d|.  Sets
+ * st->stop to the reason. */
 static gboolean
 lbfgs_converged (Lbfgs * st, const LbfgsRun * run, double prev_loss,
     double d_max)
@@ -699,10 +708,17 @@ lbfgs_converged (Lbfgs * st, const LbfgsRun * run, double prev_loss,
   const SfLbfgsOptions *opt = st->opt;
   int max_eval = opt->max_eval > 0 ? opt->max_eval : opt->max_iter * 5 / 4;
 
-  return run->n_iter == opt->max_iter || run->evals >= max_eval
-      || st->g_max <= opt->tolerance_grad
+  if (run->n_iter == opt->max_iter)
+    st->stop = SF_STOP_ITERATIONS;
+  else if (run->evals >= max_eval)
+    st->stop = SF_STOP_EVALUATIONS;
+  else if (st->g_max <= opt->tolerance_grad
       || d_max * fabs (run->t) <= opt->tolerance_change
-      || fabs (run->f - prev_loss) < opt->tolerance_change;
+      || fabs (run->f - prev_loss) < opt->tolerance_change)
+    st->stop = SF_STOP_CONVERGED;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 /* Asks for g.d and max |d| at the start of a line search and evaluates
@@ -743,7 +759,7 @@ lbfgs_iterate (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
   prev_loss = run->f;
 
   /* initial step length */
-  if (run->n_iter == 1)
+  if (run->n_iter == 1 && !run->from_memory)
     run->t = py_min (1., 1. / run->g_sum) * st->opt->lr;
   else
     run->t = st->opt->lr;
@@ -754,6 +770,7 @@ lbfgs_iterate (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
   if (!lbfgs_line_start (st, &first, &gtd, &d_norm, &go, error))
     return FALSE;
   if (!go) {
+    st->stop = SF_STOP_CONVERGED;
     *stop = TRUE;
     return TRUE;
   }
@@ -768,6 +785,7 @@ lbfgs_iterate (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
   run->evals += ls_evals;
 
   if (cb != NULL && !cb (run->n_iter, run->f, user_data)) {
+    st->stop = SF_STOP_CALLBACK;
     *stop = TRUE;
     return TRUE;
   }
@@ -789,8 +807,11 @@ lbfgs_run (Lbfgs * st, LbfgsRun * run, SfOptimCallback cb,
       || !q_sync (st, error))
     return FALSE;
   run->evals = 1;
-  if (st->g_max <= st->opt->tolerance_grad)
+  st->stop = SF_STOP_ITERATIONS;
+  if (st->g_max <= st->opt->tolerance_grad) {
+    st->stop = SF_STOP_CONVERGED;
     return TRUE;
+  }
 
   while (!stop && run->n_iter < st->opt->max_iter) {
     if (!lbfgs_iterate (st, run, cb, user_data, &stop, error))
@@ -850,6 +871,133 @@ sf_lbfgs_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
     *iters_out = run.n_iter;
   if (evals_out != NULL)
     *evals_out = run.evals;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Memory across minimisations                                               */
+
+struct SfOptimMemory
+{
+  gboolean lbfgs_ready;         /* lb holds its vectors and ring */
+  Lbfgs lb;
+  double h_diag;                /* the last run's initial inverse Hessian */
+  SfVec *adam_m, *adam_v;       /* Adam's moments, NULL when empty */
+  int adam_t;
+};
+
+const char *
+sf_stop_reason_name (SfStopReason r)
+{
+  switch (r) {
+    case SF_STOP_ITERATIONS:
+      return "iterations";
+    case SF_STOP_EVALUATIONS:
+      return "evaluations";
+    case SF_STOP_CONVERGED:
+      return "converged";
+    case SF_STOP_CALLBACK:
+      return "callback";
+  }
+  return "unknown";
+}
+
+SfOptimMemory *
+sf_optim_memory_new (void)
+{
+  return g_new0 (SfOptimMemory, 1);
+}
+
+int
+sf_optim_memory_size (const SfOptimMemory * mem)
+{
+  if (mem->lbfgs_ready)
+    return mem->lb.num_old;
+  return mem->adam_m ? mem->adam_t : 0;
+}
+
+void
+sf_optim_memory_forget (SfOptimMemory * mem, const SfVecOps * ops,
+    gpointer ctx)
+{
+  if (mem == NULL)
+    return;
+  if (mem->lbfgs_ready) {
+    mem->lb.ops = ops;
+    mem->lb.ctx = ctx;
+    lbfgs_clear (&mem->lb);
+  }
+  if (mem->adam_m)
+    ops->vec_free (ctx, mem->adam_m);
+  if (mem->adam_v)
+    ops->vec_free (ctx, mem->adam_v);
+  memset (mem, 0, sizeof (*mem));
+}
+
+void
+sf_optim_memory_free (SfOptimMemory * mem, const SfVecOps * ops,
+    gpointer ctx)
+{
+  sf_optim_memory_forget (mem, ops, ctx);
+  g_free (mem);
+}
+
+/* Readies mem's L-BFGS for a run of opt over ops: allocates the vectors
+ * and a ring of opt->history slots unless it has them already. */
+static gboolean
+lbfgs_memory_prepare (SfOptimMemory * mem, const SfVecOps * ops,
+    gpointer ctx, SfVec * x, const SfLbfgsOptions * opt, GError ** error)
+{
+  Lbfgs *lb = &mem->lb;
+
+  if (mem->adam_m || (mem->lbfgs_ready && lb->cap != opt->history))
+    sf_optim_memory_forget (mem, ops, ctx);
+  lb->ops = ops;
+  lb->ctx = ctx;
+  lb->opt = opt;
+  lb->deferred = ops->sync != NULL;
+  lb->x = x;
+  lb->warm = TRUE;
+  if (mem->lbfgs_ready)
+    return TRUE;
+  mem->lbfgs_ready = TRUE;      /* lbfgs_clear frees what alloc made */
+  mem->h_diag = 1.;
+  return lbfgs_alloc (lb, error);
+}
+
+gboolean
+sf_lbfgs_minimize_warm (const SfVecOps * ops, gpointer ctx, SfVec * x,
+    const SfLbfgsOptions * opt, SfOptimMemory * mem, SfOptimCallback cb,
+    gpointer user_data, SfOptimResult * res, GError ** error)
+{
+  LbfgsRun run = { 0, };
+  int pairs;
+
+  g_return_val_if_fail (ops != NULL && x != NULL && opt != NULL
+      && mem != NULL, FALSE);
+  g_return_val_if_fail (ops->absmax != NULL && ops->asum != NULL, FALSE);
+  g_return_val_if_fail (opt->history >= 1, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!lbfgs_memory_prepare (mem, ops, ctx, x, opt, error)) {
+    sf_optim_memory_forget (mem, ops, ctx);
+    return FALSE;
+  }
+  pairs = mem->lb.num_old;
+  run.from_memory = pairs > 0;
+  run.h_diag = mem->h_diag;
+  if (!lbfgs_run (&mem->lb, &run, cb, user_data, error)) {
+    sf_optim_memory_forget (mem, ops, ctx);
+    return FALSE;
+  }
+  mem->h_diag = run.h_diag;
+  if (res != NULL) {
+    res->f = run.f;
+    res->iterations = run.n_iter;
+    res->evaluations = run.evals;
+    res->pairs_at_start = pairs;
+    res->stop = mem->lb.stop;
+  }
   return TRUE;
 }
 
@@ -918,5 +1066,68 @@ sf_adam_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
     *f_out = f;
   if (iters_out != NULL)
     *iters_out = iters;
+  return TRUE;
+}
+
+/* Adam from mem's moments (zeroed when new) and step count. */
+static gboolean
+adam_memory_prepare (SfOptimMemory * mem, const SfVecOps * ops,
+    gpointer ctx, GError ** error)
+{
+  if (mem->lbfgs_ready)
+    sf_optim_memory_forget (mem, ops, ctx);
+  if (mem->adam_m)
+    return TRUE;
+  if ((mem->adam_m = ops->vec_new (ctx, error)) == NULL
+      || (mem->adam_v = ops->vec_new (ctx, error)) == NULL)
+    return FALSE;
+  mem->adam_t = 0;
+  return ops->zero (ctx, mem->adam_m, error)
+      && ops->zero (ctx, mem->adam_v, error);
+}
+
+gboolean
+sf_adam_minimize_warm (const SfVecOps * ops, gpointer ctx, SfVec * x,
+    int iterations, double lr, SfOptimMemory * mem, SfOptimCallback cb,
+    gpointer user_data, SfOptimResult * res, GError ** error)
+{
+  SfOptimResult r = { 0, };
+  SfVec *g;
+  gboolean ok;
+  int k;
+
+  g_return_val_if_fail (ops != NULL && x != NULL && mem != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!adam_memory_prepare (mem, ops, ctx, error)
+      || (g = ops->vec_new (ctx, error)) == NULL) {
+    sf_optim_memory_forget (mem, ops, ctx);
+    return FALSE;
+  }
+  r.pairs_at_start = mem->adam_t;
+  r.stop = SF_STOP_ITERATIONS;
+  ok = TRUE;
+  for (k = 1; ok && k <= iterations; k++) {
+    ok = ops->eval (ctx, x, &r.f, g, error)
+        && ops->adam (ctx, x, g, mem->adam_m, mem->adam_v, lr, SF_ADAM_BETA1,
+        SF_ADAM_BETA2, SF_ADAM_EPS, ++mem->adam_t, error);
+    r.evaluations += ok;
+    r.iterations += ok;
+    if (ok && cb != NULL && !cb (k, r.f, user_data)) {
+      r.stop = SF_STOP_CALLBACK;
+      break;
+    }
+  }
+  if (ok && iterations <= 0)
+    ok = ops->eval (ctx, x, &r.f, g, error);
+  if (ok && ops->sync != NULL)
+    ok = ops->sync (ctx, error);
+  ops->vec_free (ctx, g);
+  if (!ok) {
+    sf_optim_memory_forget (mem, ops, ctx);
+    return FALSE;
+  }
+  if (res != NULL)
+    *res = r;
   return TRUE;
 }

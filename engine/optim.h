@@ -120,6 +120,67 @@ gboolean sf_lbfgs_minimize (const SfVecOps *ops, gpointer ctx, SfVec *x,
     const SfLbfgsOptions *opt, SfOptimCallback cb, gpointer user_data,
     double *f_out, int *iters_out, int *evals_out, GError **error);
 
+/* ---- Memory kept across minimisations (video frames) ------------------
+ *
+ * Consecutive video frames pose nearly the same problem: the content
+ * target and the temporal target move a little, the curvature hardly at
+ * all.  A minimisation that starts with an empty memory spends its first
+ * iteration on a steepest-descent step of torch's length
+ * min (1, 1 / |g|_1) * lr, tiny for an image, and its line search walks
+ * out from it; with the memory of the previous frame it starts on the
+ * quasi-Newton direction of the pairs kept and the step lr.  The memory
+ * holds the L-BFGS pairs (ring of `history`), rho and h_diag, or Adam's
+ * moments and step count.  Forget it where the problem changes (a new
+ * sequence, style, network, size or weights). */
+
+/* Why a minimisation ended. */
+typedef enum
+{
+  SF_STOP_ITERATIONS = 0,       /* ran the iterations asked for */
+  SF_STOP_EVALUATIONS,          /* reached max_eval */
+  SF_STOP_CONVERGED,            /* a tolerance (gradient, step, change) */
+  SF_STOP_CALLBACK,             /* the callback returned FALSE */
+} SfStopReason;
+
+const char *sf_stop_reason_name (SfStopReason r);
+
+typedef struct
+{
+  double f;                     /* loss at the final x */
+  int iterations;
+  int evaluations;
+  int pairs_at_start;           /* L-BFGS pairs (Adam: steps) remembered */
+  SfStopReason stop;
+} SfOptimResult;
+
+typedef struct SfOptimMemory SfOptimMemory;
+
+SfOptimMemory *sf_optim_memory_new (void);
+/* Pairs held (L-BFGS) or steps taken (Adam); 0 when empty. */
+int sf_optim_memory_size (const SfOptimMemory *mem);
+/* Empties the memory, giving its vectors back through ops (the ctx of
+ * any minimisation over the same vectors). */
+void sf_optim_memory_forget (SfOptimMemory *mem, const SfVecOps *ops,
+    gpointer ctx);
+void sf_optim_memory_free (SfOptimMemory *mem, const SfVecOps *ops,
+    gpointer ctx);
+
+/* sf_lbfgs_minimize continuing from mem: the ring of pairs is
+ * opt->history long (not cut to max_iter - 1) and survives the call; the
+ * first iteration uses the pairs kept, with step opt->lr, when there are
+ * any, and torch's first step otherwise.  With an empty memory the run is
+ * exactly sf_lbfgs_minimize's.  A memory used by Adam is emptied first.
+ * On an error the memory is emptied. */
+gboolean sf_lbfgs_minimize_warm (const SfVecOps *ops, gpointer ctx,
+    SfVec *x, const SfLbfgsOptions *opt, SfOptimMemory *mem,
+    SfOptimCallback cb, gpointer user_data, SfOptimResult *res,
+    GError **error);
+
+/* sf_adam_minimize continuing from mem's moments and step count. */
+gboolean sf_adam_minimize_warm (const SfVecOps *ops, gpointer ctx, SfVec *x,
+    int iterations, double lr, SfOptimMemory *mem, SfOptimCallback cb,
+    gpointer user_data, SfOptimResult *res, GError **error);
+
 /* Adam for `iterations` steps (beta1 0.9, beta2 0.999, eps 1e-8). */
 gboolean sf_adam_minimize (const SfVecOps *ops, gpointer ctx, SfVec *x,
     int iterations, double lr, SfOptimCallback cb, gpointer user_data,

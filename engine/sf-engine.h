@@ -178,6 +178,44 @@ gboolean sf_stylizer_optimize (SfStylizer *st, const SfParams *params,
     int iterations, SfProgressFunc progress, gpointer user_data,
     SfLossTerms *final, int *done, GError **error);
 
+/* ---- optimising the frames of a video ---------------------------------- */
+
+/* What sf_stylizer_optimize_frame did. */
+typedef struct
+{
+  SfLossTerms terms;            /* at the resulting image */
+  int iterations;               /* optimiser iterations run */
+  int evaluations;              /* loss evaluations made (the frame's cost) */
+  int history;                  /* L-BFGS pairs (Adam: steps) carried in
+                                 * from earlier frames; 0 = a fresh start */
+  const char *stop;             /* why it stopped: "iterations" (all ran),
+                                 * "converged" (a tolerance), "deadline"
+                                 * (the time budget), "evaluations" */
+} SfFrameResult;
+
+/* Like sf_stylizer_optimize, but the optimiser's memory (the L-BFGS
+ * curvature pairs and step scaling, or Adam's moments) carries over from
+ * the previous call, since consecutive frames pose nearly the same
+ * problem: a warm-started frame goes on with quasi-Newton steps of the
+ * full length instead of restarting from a tiny steepest-descent step.
+ * All `iterations` run (no evaluation budget) unless a convergence
+ * tolerance stops earlier, or, with deadline_us > 0 (a
+ * g_get_monotonic_time () value), the next iteration would end past it
+ * at the mean pace of this call's iterations (at least one runs).  The
+ * memory is forgotten by sf_stylizer_reset_sequence, a new style, a
+ * change of the loss weights, optimiser, learning rate or history, and
+ * sf_stylizer_forget_history; an L-BFGS ring holds params->history pairs
+ * of image-sized vectors (2 x 4 x 3 x w x h bytes each pair). */
+gboolean sf_stylizer_optimize_frame (SfStylizer *st, const SfParams *params,
+    int iterations, gint64 deadline_us, SfFrameResult *res, GError **error);
+
+/* Empties the optimiser memory: the next sf_stylizer_optimize_frame
+ * starts as sf_stylizer_optimize does. */
+void sf_stylizer_forget_history (SfStylizer *st);
+
+/* The pairs (or Adam steps) the optimiser memory holds now. */
+int sf_stylizer_get_history (const SfStylizer *st);
+
 /* ---- video frames (used by the GStreamer element) ---------------------- */
 
 typedef enum
@@ -214,6 +252,21 @@ double sf_stylizer_get_content_change (SfStylizer *st);
  * at a scene cut), the current frame starts the new sequence and is the
  * next frame's predecessor. */
 void sf_stylizer_reset_sequence (SfStylizer *st);
+
+/* How SF_WARM_FLOW carries the previous result into the current frame. */
+typedef enum
+{
+  SF_FLOW_WARP_BILINEAR = 0,    /* bilinear: low-passes at every frame */
+  SF_FLOW_WARP_BICUBIC = 1,     /* Catmull-Rom (the default) */
+  SF_FLOW_WARP_STYLE = 2,       /* the current content plus the warped
+                                 * (bicubic) difference between the previous
+                                 * result and the previous content: only the
+                                 * stylization is carried, the content's
+                                 * detail comes fresh from every frame */
+} SfFlowWarp;
+
+/* Takes effect at the next sf_stylizer_begin_frame. */
+void sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp);
 
 /* Prepares the image to optimise for the current frame: from the content
  * frame, or (SF_WARM_PREVIOUS, when there is a previous result) from the

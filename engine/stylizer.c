@@ -44,6 +44,7 @@ sf_stylizer_new (SfNet *net, int width, int height, GError **error)
   st->h = height;
   st->n = 3 * (guint64) width * height;
   st->content_change = -1.0;
+  st->flow_warp = SF_FLOW_WARP_BICUBIC;
   st->vec_pool = g_ptr_array_new ();
   if (!(st->vq = sf_vec_queue_new (st->dev, st->n, error))
       || !(st->acts = sf_acts_new (net, width, height, error)))
@@ -93,6 +94,8 @@ sf_stylizer_free (SfStylizer *st)
   if (!st)
     return;
   dev = st->dev;
+  sf_stylizer_forget_history (st);
+  g_free (st->memory);
   sf_vec_queue_free (st->vq);
   sf_stylizer_frames_free (st);
   sf_acts_free (st->net, st->acts);
@@ -207,6 +210,8 @@ sf_stylizer_set_style (SfStylizer *st, const float *rgb, int width,
   if (!sf_stylizer_flush (st, error)
       || !(a = sf_acts_new (st->net, width, height, error)))
     return FALSE;
+  /* a new problem: the curvature of the old one does not carry over */
+  sf_stylizer_forget_history (st);
   if (!(img = sf_buffer_new_floats (st->dev, 3, width, height, error))
       || !sf_buffer_upload (st->dev, img, 0, rgb,
           3 * (gsize) width * height * sizeof (float), error)
@@ -487,5 +492,112 @@ sf_stylizer_optimize (SfStylizer *st, const SfParams *params, int iterations,
     *done = iters;
   if (final && !sf_vec_ctx_find_terms (&c.vec, f, final))
     return sf_stylizer_evaluate (st, params, final, NULL, error);
+  return TRUE;
+}
+
+/* ---- optimising video frames ------------------------------------------- */
+
+typedef struct
+{
+  OptCtx opt;
+  gint64 start_us;
+  gint64 deadline_us;
+  gboolean deadline_hit;
+} FrameCtx;
+
+/* Stops when the next iteration, at this call's mean pace, would end
+ * past the deadline. */
+static gboolean
+frame_progress (int iteration, double f, gpointer user_data)
+{
+  FrameCtx *c = user_data;
+  gint64 now, mean;
+
+  if (c->deadline_us <= 0)
+    return TRUE;
+  now = g_get_monotonic_time ();
+  mean = (now - c->start_us) / MAX (iteration, 1);
+  c->deadline_hit = now + mean > c->deadline_us;
+  return !c->deadline_hit;
+}
+
+static gboolean
+same_params (const SfParams * a, const SfParams * b)
+{
+  return a->weights.content == b->weights.content
+      && a->weights.style == b->weights.style
+      && a->weights.tv == b->weights.tv
+      && a->weights.temporal == b->weights.temporal
+      && a->optimizer == b->optimizer
+      && a->learning_rate == b->learning_rate && a->history == b->history;
+}
+
+void
+sf_stylizer_forget_history (SfStylizer *st)
+{
+  SfVecCtx c;
+
+  if (!st->memory)
+    return;
+  sf_vec_ctx_init (&c, st, NULL);
+  sf_optim_memory_forget (st->memory, sf_vec_ops_get (SF_VEC_DEFERRED), &c);
+}
+
+int
+sf_stylizer_get_history (const SfStylizer *st)
+{
+  return st->memory ? sf_optim_memory_size (st->memory) : 0;
+}
+
+static gboolean
+run_frame_optimizer (SfStylizer * st, const SfParams * params,
+    int iterations, FrameCtx * c, SfOptimResult * r, GError ** error)
+{
+  const SfVecOps *ops = sf_vec_ops_get (sf_vec_queue_get_mode (st->vq));
+  SfLbfgsOptions o;
+
+  if (params->optimizer == SF_OPTIMIZER_ADAM)
+    return sf_adam_minimize_warm (ops, &c->opt.vec, (SfVec *) st->x,
+        iterations, params->learning_rate, st->memory, frame_progress, c, r,
+        error);
+  sf_lbfgs_options_init (&o, iterations);
+  o.history = params->history > 0 ? params->history : 20;
+  o.lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
+  /* every iteration asked for runs: no evaluation budget */
+  o.max_eval = G_MAXINT;
+  return sf_lbfgs_minimize_warm (ops, &c->opt.vec, (SfVec *) st->x, &o,
+      st->memory, frame_progress, c, r, error);
+}
+
+gboolean
+sf_stylizer_optimize_frame (SfStylizer *st, const SfParams *params,
+    int iterations, gint64 deadline_us, SfFrameResult *res, GError **error)
+{
+  FrameCtx c = { 0, };
+  SfOptimResult r = { 0, };
+  int evals0 = st->evals;
+
+  if (!check_ready (st, error) || !sf_stylizer_flush (st, error))
+    return FALSE;
+  if (!st->memory)
+    st->memory = sf_optim_memory_new ();
+  if (!same_params (params, &st->memory_params))
+    sf_stylizer_forget_history (st);
+  st->memory_params = *params;
+  sf_vec_ctx_init (&c.opt.vec, st, params);
+  c.start_us = g_get_monotonic_time ();
+  c.deadline_us = deadline_us;
+  if (!run_frame_optimizer (st, params, MAX (iterations, 1), &c, &r, error)
+      || !sf_stylizer_flush (st, error)) {
+    sf_vec_queue_discard (st->vq);
+    sf_stylizer_forget_history (st);
+    return FALSE;
+  }
+  res->iterations = r.iterations;
+  res->evaluations = st->evals - evals0;
+  res->history = r.pairs_at_start;
+  res->stop = c.deadline_hit ? "deadline" : sf_stop_reason_name (r.stop);
+  if (!sf_vec_ctx_find_terms (&c.opt.vec, r.f, &res->terms))
+    return sf_stylizer_evaluate (st, params, &res->terms, NULL, error);
   return TRUE;
 }

@@ -54,6 +54,9 @@ struct SfStylizer
   SfFlow *flow;                 /* optical flow, made on first use */
   SfBuffer *warped;             /* previous result warped by the flow */
   SfBuffer *temporal_target;    /* prev_result or warped */
+  SfFlowWarp flow_warp;
+  SfBuffer *residual;           /* SF_FLOW_WARP_STYLE: prev_result minus the
+                                 * previous content */
   gboolean has_prev_content;
   gboolean sequence_reset;      /* the next content frame starts a sequence */
   gboolean in_frame;            /* between set_content_frame and end_frame */
@@ -66,6 +69,8 @@ struct SfStylizer
   SfPixelFormat frame_format;
   int evals;
   GPtrArray *vec_pool;          /* image-sized optimiser vectors, reused */
+  SfOptimMemory *memory;        /* optimiser state across video frames */
+  SfParams memory_params;       /* the parameters it was built with */
   SfVecQueue *vq;               /* pending vector operations (vecops.c) */
 };
 

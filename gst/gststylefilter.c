@@ -30,11 +30,18 @@
  * Timestamps, durations and metadata pass through untouched.  After each
  * frame an element message "stylefilter-stats" is posted on the bus with the
  * fields frame (guint64), iterations (gint, the iterations run),
- * max-iterations (gint, iterations or first-iterations), total-loss,
- * content-loss, style-loss, temporal-loss, tv-loss (gdouble), milliseconds
- * (gdouble) and scene-cut (gboolean).  L-BFGS may run fewer iterations than
- * asked: like torch.optim.LBFGS it also stops after 1.25 x iterations loss
- * evaluations, or when the loss no longer changes.
+ * max-iterations (gint, iterations or first-iterations), evaluations (gint,
+ * the loss evaluations made), stop-reason (string: iterations, converged
+ * or deadline), history (gint, optimiser memory carried in from earlier
+ * frames), total-loss, content-loss, style-loss, temporal-loss, tv-loss
+ * (gdouble), milliseconds (gdouble) and scene-cut (gboolean).
+ *
+ * The optimiser's memory (L-BFGS curvature pairs, Adam moments) carries
+ * over from frame to frame and is dropped where the sequence restarts
+ * (scene cut, flush, seek, new caps, processing size, style, network or
+ * loss weights).  Every frame runs all its iterations unless a tolerance
+ * stops it earlier or #GstStyleFilter:max-frame-time runs out; set that
+ * for live sources.
  *
  * QoS is enabled: frames that would arrive late at a live sink are dropped
  * before they are processed.  The element adds the mean processing time of
@@ -94,6 +101,8 @@ enum
   PROP_DEVICE,
   PROP_SEED,
   PROP_SCENE_THRESHOLD,
+  PROP_MAX_FRAME_TIME,
+  PROP_FLOW_WARP,
   PROP_DEVICE_NAME,
 };
 
@@ -115,6 +124,9 @@ enum
 #define DEFAULT_PROP_DEVICE NULL
 #define DEFAULT_PROP_SEED 0
 #define DEFAULT_PROP_SCENE_THRESHOLD 0.1
+#define DEFAULT_PROP_MAX_FRAME_TIME 0
+#define DEFAULT_PROP_FLOW_WARP GST_STYLE_FILTER_FLOW_WARP_BICUBIC
+#define MAX_FRAME_TIME_MS 3600000
 
 /* learning-rate 0 picks these */
 #define AUTO_LEARNING_RATE_LBFGS 1.0
@@ -214,6 +226,27 @@ gst_style_filter_pooling_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstStyleFilterPooling", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_style_filter_flow_warp_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_STYLE_FILTER_FLOW_WARP_BILINEAR,
+        "Bilinear (blurs a little at every frame)", "bilinear"},
+    {GST_STYLE_FILTER_FLOW_WARP_BICUBIC, "Catmull-Rom bicubic", "bicubic"},
+    {GST_STYLE_FILTER_FLOW_WARP_STYLE,
+          "Warp only what the style added to the content (bicubic)",
+        "style"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstStyleFilterFlowWarp", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -321,6 +354,17 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
           "Name of the Vulkan device in use (set once the element started)",
           NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  g_object_class_install_property (gobject_class, PROP_MAX_FRAME_TIME,
+      g_param_spec_int ("max-frame-time", "Maximum frame time",
+          "Time budget of a frame in milliseconds: iterations stop before "
+          "the one that would end past it (at least one runs); 0 = off, "
+          "every iteration runs", 0, MAX_FRAME_TIME_MS,
+          DEFAULT_PROP_MAX_FRAME_TIME, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_FLOW_WARP,
+      g_param_spec_enum ("flow-warp", "Flow warp",
+          "How warm-start=flow resamples the previous result along the flow",
+          GST_TYPE_STYLE_FILTER_FLOW_WARP, DEFAULT_PROP_FLOW_WARP,
+          mutable_flags));
   gst_element_class_set_static_metadata (element_class,
       "Neural style transfer", "Filter/Effect/Video",
       "Paints video in the style of an image (Gatys et al. style transfer "
@@ -341,6 +385,7 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_WARM_START, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_OPTIMIZER, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_POOLING, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_FLOW_WARP, 0);
 }
 
 static void
@@ -366,6 +411,8 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->device = g_strdup (DEFAULT_PROP_DEVICE);
   s->seed = DEFAULT_PROP_SEED;
   s->scene_threshold = DEFAULT_PROP_SCENE_THRESHOLD;
+  s->max_frame_time = DEFAULT_PROP_MAX_FRAME_TIME;
+  s->flow_warp = DEFAULT_PROP_FLOW_WARP;
   /* serials start at 1 so that the engine state (0) is always stale */
   s->style_serial = s->net_serial = s->device_serial = 1;
 
@@ -471,6 +518,12 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
     case PROP_SCENE_THRESHOLD:
       s->scene_threshold = g_value_get_double (value);
       break;
+    case PROP_MAX_FRAME_TIME:
+      s->max_frame_time = g_value_get_int (value);
+      break;
+    case PROP_FLOW_WARP:
+      s->flow_warp = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -540,6 +593,12 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
       break;
     case PROP_SCENE_THRESHOLD:
       g_value_set_double (value, s->scene_threshold);
+      break;
+    case PROP_MAX_FRAME_TIME:
+      g_value_set_int (value, s->max_frame_time);
+      break;
+    case PROP_FLOW_WARP:
+      g_value_set_enum (value, s->flow_warp);
       break;
     case PROP_DEVICE_NAME:
       g_value_set_string (value, filter->device_name);
@@ -738,10 +797,11 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
       (in_frame));
   gint width = GST_VIDEO_FRAME_WIDTH (in_frame);
   gint height = GST_VIDEO_FRAME_HEIGHT (in_frame);
-  SfLossTerms terms = { 0, };
+  SfFrameResult res = { {0,}, };
   GError *err = NULL;
   gboolean reset, first, scene_cut;
-  gint iterations, done = 0;
+  gint iterations;
+  gint64 deadline_us;
   gdouble change, ms;
   gint64 start_us;
   SfParams params;
@@ -785,6 +845,10 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
   first = change < 0 || scene_cut;
   iterations = first ? s.first_iterations : s.iterations;
 
+  sf_stylizer_set_flow_warp (filter->stylizer,
+      s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_BILINEAR ?
+      SF_FLOW_WARP_BILINEAR : s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_STYLE ?
+      SF_FLOW_WARP_STYLE : SF_FLOW_WARP_BICUBIC);
   if (!sf_stylizer_begin_frame (filter->stylizer,
           s.warm_start == GST_STYLE_FILTER_WARM_START_FLOW ? SF_WARM_FLOW :
           s.warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
@@ -806,8 +870,12 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
     params.learning_rate = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
         AUTO_LEARNING_RATE_ADAM : AUTO_LEARNING_RATE_LBFGS;
 
-  if (!sf_stylizer_optimize (filter->stylizer, &params, iterations, NULL, NULL,
-          &terms, &done, &err))
+  /* the optimiser's memory goes on from the previous frame of the
+   * sequence (reset_sequence and a new style or stylizer forget it) */
+  deadline_us = s.max_frame_time > 0
+      ? start_us + (gint64) s.max_frame_time * 1000 : 0;
+  if (!sf_stylizer_optimize_frame (filter->stylizer, &params, iterations,
+          deadline_us, &res, &err))
     goto engine_error;
 
   if (!sf_stylizer_end_frame (filter->stylizer,
@@ -817,21 +885,25 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
     goto engine_error;
 
   ms = (g_get_monotonic_time () - start_us) / 1000.0;
-  GST_LOG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %d iterations, loss "
-      "%g (content %g style %g temporal %g tv %g), %.1f ms%s",
-      filter->frame_count, done, terms.total, terms.content, terms.style,
-      terms.temporal, terms.tv, ms, scene_cut ? ", scene cut" : "");
+  GST_LOG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %d iterations, %d "
+      "evaluations (%s), loss %g (content %g style %g temporal %g tv %g), "
+      "%.1f ms%s", filter->frame_count, res.iterations, res.evaluations,
+      res.stop, res.terms.total, res.terms.content, res.terms.style,
+      res.terms.temporal, res.terms.tv, ms, scene_cut ? ", scene cut" : "");
 
   msg = gst_message_new_element (GST_OBJECT (filter),
       gst_structure_new ("stylefilter-stats",
           "frame", G_TYPE_UINT64, filter->frame_count,
-          "iterations", G_TYPE_INT, done,
+          "iterations", G_TYPE_INT, res.iterations,
           "max-iterations", G_TYPE_INT, iterations,
-          "total-loss", G_TYPE_DOUBLE, terms.total,
-          "content-loss", G_TYPE_DOUBLE, terms.content,
-          "style-loss", G_TYPE_DOUBLE, terms.style,
-          "temporal-loss", G_TYPE_DOUBLE, terms.temporal,
-          "tv-loss", G_TYPE_DOUBLE, terms.tv,
+          "evaluations", G_TYPE_INT, res.evaluations,
+          "stop-reason", G_TYPE_STRING, res.stop,
+          "history", G_TYPE_INT, res.history,
+          "total-loss", G_TYPE_DOUBLE, res.terms.total,
+          "content-loss", G_TYPE_DOUBLE, res.terms.content,
+          "style-loss", G_TYPE_DOUBLE, res.terms.style,
+          "temporal-loss", G_TYPE_DOUBLE, res.terms.temporal,
+          "tv-loss", G_TYPE_DOUBLE, res.terms.tv,
           "milliseconds", G_TYPE_DOUBLE, ms,
           "scene-cut", G_TYPE_BOOLEAN, scene_cut, NULL));
   gst_element_post_message (GST_ELEMENT (filter), msg);

@@ -61,6 +61,27 @@ typedef enum
   GST_STYLE_FILTER_POOLING_AVG = 1,
 } GstStyleFilterPooling;
 
+/**
+ * GstStyleFilterFlowWarp:
+ * @GST_STYLE_FILTER_FLOW_WARP_BILINEAR: bilinear resampling of the previous
+ *   result (a low-pass filter at every frame: the video blurs over time)
+ * @GST_STYLE_FILTER_FLOW_WARP_BICUBIC: Catmull-Rom bicubic resampling of the
+ *   previous result (default)
+ * @GST_STYLE_FILTER_FLOW_WARP_STYLE: warp only what the style added: the
+ *   current content frame plus the previous result's difference to the
+ *   previous content frame, warped bicubic
+ *
+ * How warm-start=flow carries the previous result into the current frame.
+ */
+typedef enum
+{
+  GST_STYLE_FILTER_FLOW_WARP_BILINEAR = 0,
+  GST_STYLE_FILTER_FLOW_WARP_BICUBIC = 1,
+  GST_STYLE_FILTER_FLOW_WARP_STYLE = 2,
+} GstStyleFilterFlowWarp;
+
+#define GST_TYPE_STYLE_FILTER_FLOW_WARP (gst_style_filter_flow_warp_get_type ())
+GType gst_style_filter_flow_warp_get_type (void);
 #define GST_TYPE_STYLE_FILTER_WARM_START (gst_style_filter_warm_start_get_type ())
 GType gst_style_filter_warm_start_get_type (void);
 #define GST_TYPE_STYLE_FILTER_OPTIMIZER (gst_style_filter_optimizer_get_type ())
@@ -91,6 +112,8 @@ typedef struct
   gchar *device;
   guint64 seed;
   gdouble scene_threshold;
+  gint max_frame_time;          /* ms, 0 = off */
+  GstStyleFilterFlowWarp flow_warp;
 
   guint style_serial;           /* style-location */
   guint net_serial;             /* model-location, pooling, seed */

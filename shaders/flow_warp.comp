@@ -1,9 +1,18 @@
 // flow_warp.comp - backward warping of a planar image [C][H][W] by a flow
 // [2][H][W] (dx plane, dy plane, in pixels):
 //   dst[c](p) = src[c](p + flow(p)),
-// bilinear, with the sample position clamped to the image.  With the
-// backward flow (current -> previous) this brings the previous frame into
-// the current one.
+// with the sample position clamped to the image.  With the backward flow
+// (current -> previous) this brings the previous frame into the current
+// one.  filter_mode ("filter" is a reserved word in GLSL) picks the
+// interpolation:
+//   0  bilinear (2x2 taps).  A sub-pixel shift low-passes (a 0.5 px shift
+//      keeps cos (pi f) of frequency f), so warping every frame of a video
+//      blurs the picture a little more each time.
+//   1  bicubic Catmull-Rom (a = -0.5, 4x4 taps, separable weights, taps
+//      clamped to the edge): keeps much more of the high frequencies (0.88
+//      instead of 0.71 at a quarter of the sampling rate for a 0.5 px
+//      shift).  Its negative lobes overshoot at edges: the result is NOT
+//      clamped here, it may leave the source's range (the caller clamps).
 #version 450
 
 layout (local_size_x = 64) in;
@@ -16,7 +25,53 @@ layout (push_constant) uniform P {
   int W;
   int H;
   int C;
+  int filter_mode;      // 0 bilinear, 1 bicubic
 } p;
+
+void
+warp_bilinear (int k, int n, float fx, float fy)
+{
+  int x0 = int (floor (fx)), y0 = int (floor (fy));
+  int x1 = min (x0 + 1, p.W - 1), y1 = min (y0 + 1, p.H - 1);
+  float ax = fx - float (x0), ay = fy - float (y0);
+  int i00 = y0 * p.W + x0, i01 = y0 * p.W + x1;
+  int i10 = y1 * p.W + x0, i11 = y1 * p.W + x1;
+  for (int c = 0; c < p.C; c++) {
+    int o = c * n;
+    float r0 = mix (src[o + i00], src[o + i01], ax);
+    float r1 = mix (src[o + i10], src[o + i11], ax);
+    dst[o + k] = mix (r0, r1, ay);
+  }
+}
+
+// Catmull-Rom weights of the taps floor - 1 .. floor + 2 at fraction t
+vec4
+cubic_weights (float t)
+{
+  float t2 = t * t, t3 = t2 * t;
+  return vec4 (-0.5 * t3 + t2 - 0.5 * t, 1.5 * t3 - 2.5 * t2 + 1.0,
+      -1.5 * t3 + 2.0 * t2 + 0.5 * t, 0.5 * t3 - 0.5 * t2);
+}
+
+void
+warp_bicubic (int k, int n, float fx, float fy)
+{
+  int x0 = int (floor (fx)), y0 = int (floor (fy));
+  vec4 wx = cubic_weights (fx - float (x0));
+  vec4 wy = cubic_weights (fy - float (y0));
+  ivec4 xs = clamp (ivec4 (x0 - 1, x0, x0 + 1, x0 + 2), 0, p.W - 1);
+  ivec4 rows = clamp (ivec4 (y0 - 1, y0, y0 + 1, y0 + 2), 0, p.H - 1) * p.W;
+  for (int c = 0; c < p.C; c++) {
+    int o = c * n;
+    vec4 r;
+    for (int j = 0; j < 4; j++) {
+      int b = o + rows[j];
+      r[j] = dot (wx, vec4 (src[b + xs.x], src[b + xs.y], src[b + xs.z],
+              src[b + xs.w]));
+    }
+    dst[o + k] = dot (wy, r);
+  }
+}
 
 void
 main ()
@@ -27,16 +82,9 @@ main ()
     int x = k % p.W, y = k / p.W;
     float fx = clamp (float (x) + flow[k], 0.0, float (p.W - 1));
     float fy = clamp (float (y) + flow[n + k], 0.0, float (p.H - 1));
-    int x0 = int (floor (fx)), y0 = int (floor (fy));
-    int x1 = min (x0 + 1, p.W - 1), y1 = min (y0 + 1, p.H - 1);
-    float ax = fx - float (x0), ay = fy - float (y0);
-    int i00 = y0 * p.W + x0, i01 = y0 * p.W + x1;
-    int i10 = y1 * p.W + x0, i11 = y1 * p.W + x1;
-    for (int c = 0; c < p.C; c++) {
-      int o = c * n;
-      float r0 = mix (src[o + i00], src[o + i01], ax);
-      float r1 = mix (src[o + i10], src[o + i11], ax);
-      dst[o + k] = mix (r0, r1, ay);
-    }
+    if (p.filter_mode == 1)
+      warp_bicubic (k, n, fx, fy);
+    else
+      warp_bilinear (k, n, fx, fy);
   }
 }
