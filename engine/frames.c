@@ -6,8 +6,9 @@
  * Between consecutive content frames, mask.comp measures the change (for
  * scene cuts) and builds the temporal mask; the warm start and the
  * temporal target are the previous result (warm-start previous), or the
- * previous result warped along the optical flow (flow.c) with the
- * flow's consistency as the mask (warm-start flow, Ruder et al.).
+ * previous result carried along the optical flow (flow.c: bilinear,
+ * bicubic, or only the stylization, SfFlowWarp) with the flow's
+ * consistency as the mask (warm-start flow, Ruder et al.).
  */
 #include <string.h>
 
@@ -226,9 +227,12 @@ record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
 }
 
 /* The flow warm start: flow between the last two content frames, the
- * previous result carried along it (the temporal target, record_warp),
- * the consistency mask, and x = mask * warped + (1 - mask) * content; one
- * submission. */
+ * previous result carried along it (record_warp): the start everywhere
+ * and the temporal target; the consistency mask, which gates only the
+ * temporal term (Ruder et al.: where the flow is unreliable the optimiser
+ * repaints freely, from a start that is already stylized; filling those
+ * pixels with the content instead left patches that a few iterations do
+ * not stylize); one submission. */
 static gboolean
 begin_flow (SfStylizer * st, GError ** error)
 {
@@ -241,17 +245,12 @@ begin_flow (SfStylizer * st, GError ** error)
     return FALSE;
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
-  struct { int32_t n, plane; } pb = { (int32_t) st->n, st->w * st->h };
-  SfBuffer *bb[4] = { st->warped, st->content, st->mask, st->x };
   if (!sf_flow_record_compute (st->flow, cb, st->content_prev, st->content,
           error)
       || !record_warp (st, cb, error)
       || !sf_flow_record_consistency (st->flow, cb, st->mask, error)
-      || (g_getenv ("SF_EXP_FILL")
-          ? !sf_record_copy (st->dev, cb, st->warped, st->x, st->n, FALSE,
-              error)
-          : !sf_cmd_dispatch (st->dev, cb, SF_K_BLEND, bb, 4, &pb,
-              sizeof (pb), sf_div_up (st->n, 256), 1, 1, error))) {
+      || !sf_record_copy (st->dev, cb, st->warped, st->x, st->n, FALSE,
+          error)) {
     sf_cmd_free (st->dev, cb);
     return FALSE;
   }
@@ -280,6 +279,12 @@ sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
     return begin_flow (st, error);
   st->temporal_active = warm == SF_WARM_PREVIOUS && sequence;
   st->temporal_target = st->prev_result;
+  /* a start from the content is far from where the memory's steps were
+   * taken: with it, a full quasi-Newton step from there jumps far and the
+   * texture flickers (30 levels of frame-to-frame change on a still shot
+   * against 4 without) */
+  if (!st->temporal_active)
+    sf_stylizer_forget_history (st);
   return copy_buffer (st, st->temporal_active ? st->prev_result : st->content,
       st->x, FALSE, error);
 }

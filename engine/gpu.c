@@ -31,7 +31,6 @@
 #include "frame_in.spv.h"
 #include "frame_out.spv.h"
 #include "mask.spv.h"
-#include "blend.spv.h"
 
 #include "flow_grey.spv.h"
 #include "flow_down.spv.h"
@@ -80,7 +79,6 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_FRAME_IN, sf_spv_frame_in, 2),
   K (SF_K_FRAME_OUT, sf_spv_frame_out, 4),
   K (SF_K_MASK, sf_spv_mask, 4),
-  K (SF_K_BLEND, sf_spv_blend, 4),
   /* optical flow */
   K (SF_K_FLOW_GREY, sf_spv_flow_grey, 3),
   K (SF_K_FLOW_DOWN, sf_spv_flow_down, 2),

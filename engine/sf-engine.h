@@ -202,7 +202,8 @@ typedef struct
  * tolerance stops earlier, or, with deadline_us > 0 (a
  * g_get_monotonic_time () value), the next iteration would end past it
  * at the mean pace of this call's iterations (at least one runs).  The
- * memory is forgotten by sf_stylizer_reset_sequence, a new style, a
+ * memory is forgotten by sf_stylizer_reset_sequence, a frame that
+ * sf_stylizer_begin_frame starts from its content, a new style, a
  * change of the loss weights, optimiser, learning rate or history, and
  * sf_stylizer_forget_history; an L-BFGS ring holds params->history pairs
  * of image-sized vectors (2 x 4 x 3 x w x h bytes each pair). */
@@ -257,12 +258,13 @@ void sf_stylizer_reset_sequence (SfStylizer *st);
 typedef enum
 {
   SF_FLOW_WARP_BILINEAR = 0,    /* bilinear: low-passes at every frame */
-  SF_FLOW_WARP_BICUBIC = 1,     /* Catmull-Rom (the default) */
-  SF_FLOW_WARP_STYLE = 2,       /* the current content plus the warped
-                                 * (bicubic) difference between the previous
-                                 * result and the previous content: only the
-                                 * stylization is carried, the content's
-                                 * detail comes fresh from every frame */
+  SF_FLOW_WARP_BICUBIC = 1,     /* Catmull-Rom */
+  SF_FLOW_WARP_STYLE = 2,       /* the default: the current content plus the
+                                 * warped (bicubic) difference between the
+                                 * previous result and the previous
+                                 * content: only the stylization is
+                                 * carried, the content's detail comes
+                                 * fresh from every frame */
 } SfFlowWarp;
 
 /* Takes effect at the next sf_stylizer_begin_frame. */
@@ -272,11 +274,11 @@ void sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp);
  * frame, or (SF_WARM_PREVIOUS, when there is a previous result) from the
  * previous result, which then also becomes the temporal target with the
  * mask m = exp(-|c_t - c_{t-1}| / 0.05) (per pixel, mean over channels).
- * SF_WARM_FLOW (Ruder et al.): the previous result warped along the
- * backward optical flow between the content frames, the content frame
- * where the flow is unreliable (forward-backward inconsistency, motion
- * boundaries); the warped result is the temporal target and the
- * consistency (0 or 1) the mask. */
+ * SF_WARM_FLOW (Ruder et al.): the previous result carried along the
+ * backward optical flow between the content frames (sf_stylizer_set_flow_warp
+ * says how) is the start and the temporal target; the consistency (0
+ * where the flow is unreliable: forward-backward inconsistency, motion
+ * boundaries, outside the image; 1 elsewhere) is the mask. */
 gboolean sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm,
     GError **error);
 

@@ -42,7 +42,10 @@ gboolean sf_pyramid_resample (const float *src, int sw, int sh, float *dst,
  * (SF_PYRAMID_UPSAMPLE), becomes st's image, from which st runs
  * `iterations`.  final (optional) gets the loss terms at st's resulting
  * image, done (optional) the full-size iterations run.  Both stylizers'
- * optimiser memories start empty; coarse keeps its result. */
+ * optimiser memories start empty; coarse keeps its result.  In place of
+ * N direct iterations, coarse_iterations 2N and iterations N/2 cost about
+ * the same and ended at 0.44-0.46 of direct's loss at 96x64 and 128x85
+ * (tests/engine/test-pyramid.c, embedded network). */
 gboolean sf_stylizer_optimize_coarse_to_fine (SfStylizer *st,
     SfStylizer *coarse, const SfParams *params, int coarse_iterations,
     int iterations, SfLossTerms *final, int *done, GError **error);

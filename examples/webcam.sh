@@ -4,7 +4,9 @@
 #   examples/webcam.sh [STYLE] [DEVICE] [stylefilter options...]
 #   examples/webcam.sh examples/scream.jpg /dev/video0 iterations=3
 #
-# A small processing size and a few iterations per frame keep it live; QoS
+# A small processing size and a time budget per frame keep it live
+# (max-frame-time=200: each frame gets as many iterations as fit in
+# 200 ms, at most `iterations`; pass max-frame-time=... to change it); QoS
 # drops the frames the filter cannot keep up with.
 set -eu
 
@@ -21,5 +23,6 @@ fi
 
 exec gst-launch-1.0 \
   v4l2src device="$device" ! videoconvert ! \
-  stylefilter style-location="$style" processing-size=256 "$@" ! \
+  stylefilter style-location="$style" processing-size=256 \
+    max-frame-time=200 "$@" ! \
   videoconvert ! autovideosink

@@ -76,6 +76,7 @@
 #endif
 
 #include "gststylefilter.h"
+#include "sf-pyramid.h"
 
 GST_DEBUG_CATEGORY (gst_style_filter_debug);
 #define GST_CAT_DEFAULT gst_style_filter_debug
@@ -103,6 +104,7 @@ enum
   PROP_SCENE_THRESHOLD,
   PROP_MAX_FRAME_TIME,
   PROP_FLOW_WARP,
+  PROP_COARSE_TO_FINE,
   PROP_DEVICE_NAME,
 };
 
@@ -113,7 +115,7 @@ enum
 #define DEFAULT_PROP_CONTENT_WEIGHT 1.0
 #define DEFAULT_PROP_STYLE_WEIGHT 1e3
 #define DEFAULT_PROP_TV_WEIGHT 0.0
-#define DEFAULT_PROP_TEMPORAL_WEIGHT 1e6
+#define DEFAULT_PROP_TEMPORAL_WEIGHT 1e5
 #define DEFAULT_PROP_WARM_START GST_STYLE_FILTER_WARM_START_FLOW
 #define DEFAULT_PROP_OPTIMIZER GST_STYLE_FILTER_OPTIMIZER_LBFGS
 #define DEFAULT_PROP_LEARNING_RATE 0.0
@@ -125,8 +127,9 @@ enum
 #define DEFAULT_PROP_SEED 0
 #define DEFAULT_PROP_SCENE_THRESHOLD 0.1
 #define DEFAULT_PROP_MAX_FRAME_TIME 0
-#define DEFAULT_PROP_FLOW_WARP GST_STYLE_FILTER_FLOW_WARP_BICUBIC
+#define DEFAULT_PROP_FLOW_WARP GST_STYLE_FILTER_FLOW_WARP_STYLE
 #define MAX_FRAME_TIME_MS 3600000
+#define DEFAULT_PROP_COARSE_TO_FINE FALSE
 
 /* learning-rate 0 picks these */
 #define AUTO_LEARNING_RATE_LBFGS 1.0
@@ -365,6 +368,12 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
           "How warm-start=flow resamples the previous result along the flow",
           GST_TYPE_STYLE_FILTER_FLOW_WARP, DEFAULT_PROP_FLOW_WARP,
           mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_COARSE_TO_FINE,
+      g_param_spec_boolean ("coarse-to-fine", "Coarse to fine",
+          "Frames that start afresh run 2 x first-iterations at half size, "
+          "then first-iterations / 2 at full size (about the same cost: a "
+          "lower loss, but softer, blotchier pictures on the embedded "
+          "network)", DEFAULT_PROP_COARSE_TO_FINE, mutable_flags));
   gst_element_class_set_static_metadata (element_class,
       "Neural style transfer", "Filter/Effect/Video",
       "Paints video in the style of an image (Gatys et al. style transfer "
@@ -413,6 +422,7 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->scene_threshold = DEFAULT_PROP_SCENE_THRESHOLD;
   s->max_frame_time = DEFAULT_PROP_MAX_FRAME_TIME;
   s->flow_warp = DEFAULT_PROP_FLOW_WARP;
+  s->coarse_to_fine = DEFAULT_PROP_COARSE_TO_FINE;
   /* serials start at 1 so that the engine state (0) is always stale */
   s->style_serial = s->net_serial = s->device_serial = 1;
 
@@ -524,6 +534,9 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
     case PROP_FLOW_WARP:
       s->flow_warp = g_value_get_enum (value);
       break;
+    case PROP_COARSE_TO_FINE:
+      s->coarse_to_fine = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -599,6 +612,9 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
       break;
     case PROP_FLOW_WARP:
       g_value_set_enum (value, s->flow_warp);
+      break;
+    case PROP_COARSE_TO_FINE:
+      g_value_set_boolean (value, s->coarse_to_fine);
       break;
     case PROP_DEVICE_NAME:
       g_value_set_string (value, filter->device_name);
@@ -800,7 +816,7 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
   SfFrameResult res = { {0,}, };
   GError *err = NULL;
   gboolean reset, first, scene_cut;
-  gint iterations;
+  gint iterations, coarse_iterations;
   gint64 deadline_us;
   gdouble change, ms;
   gint64 start_us;
@@ -870,11 +886,20 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
     params.learning_rate = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
         AUTO_LEARNING_RATE_ADAM : AUTO_LEARNING_RATE_LBFGS;
 
+  /* a frame that starts afresh, with coarse-to-fine: 2 N iterations at
+   * half size then N / 2 at full size for N first-iterations (about the
+   * cost of N at full size: README) */
+  coarse_iterations = first && filter->coarse ? 2 * iterations : 0;
+  if (coarse_iterations > 0
+      && !sf_stylizer_optimize_coarse_to_fine (filter->stylizer,
+          filter->coarse, &params, coarse_iterations, 0, NULL, NULL, &err))
+    goto engine_error;
   /* the optimiser's memory goes on from the previous frame of the
    * sequence (reset_sequence and a new style or stylizer forget it) */
   deadline_us = s.max_frame_time > 0
       ? start_us + (gint64) s.max_frame_time * 1000 : 0;
-  if (!sf_stylizer_optimize_frame (filter->stylizer, &params, iterations,
+  if (!sf_stylizer_optimize_frame (filter->stylizer, &params,
+          coarse_iterations > 0 ? MAX (iterations / 2, 1) : iterations,
           deadline_us, &res, &err))
     goto engine_error;
 
@@ -899,6 +924,7 @@ gst_style_filter_transform_frame (GstVideoFilter * vfilter,
           "evaluations", G_TYPE_INT, res.evaluations,
           "stop-reason", G_TYPE_STRING, res.stop,
           "history", G_TYPE_INT, res.history,
+          "coarse-iterations", G_TYPE_INT, coarse_iterations,
           "total-loss", G_TYPE_DOUBLE, res.terms.total,
           "content-loss", G_TYPE_DOUBLE, res.terms.content,
           "style-loss", G_TYPE_DOUBLE, res.terms.style,

@@ -66,10 +66,10 @@ typedef enum
  * @GST_STYLE_FILTER_FLOW_WARP_BILINEAR: bilinear resampling of the previous
  *   result (a low-pass filter at every frame: the video blurs over time)
  * @GST_STYLE_FILTER_FLOW_WARP_BICUBIC: Catmull-Rom bicubic resampling of the
- *   previous result (default)
+ *   previous result
  * @GST_STYLE_FILTER_FLOW_WARP_STYLE: warp only what the style added: the
  *   current content frame plus the previous result's difference to the
- *   previous content frame, warped bicubic
+ *   previous content frame, warped bicubic (default)
  *
  * How warm-start=flow carries the previous result into the current frame.
  */
@@ -114,6 +114,7 @@ typedef struct
   gdouble scene_threshold;
   gint max_frame_time;          /* ms, 0 = off */
   GstStyleFilterFlowWarp flow_warp;
+  gboolean coarse_to_fine;
 
   guint style_serial;           /* style-location */
   guint net_serial;             /* model-location, pooling, seed */
@@ -145,6 +146,8 @@ struct _GstStyleFilter
   SfDevice *dev;
   SfNet *net;
   SfStylizer *stylizer;
+  SfStylizer *coarse;           /* half size, for coarse-to-fine starts
+                                 * (NULL: none) */
   GstStyleImage *style;         /* the decoded style image, native size */
   guint dev_serial;
   guint net_serial;
@@ -161,6 +164,7 @@ GST_ELEMENT_REGISTER_DECLARE (stylefilter);
  * objects up to date with a copy of the settings.  Each posts its errors
  * and returns FALSE on failure. */
 void gst_style_filter_free_engine (GstStyleFilter * filter);
+void gst_style_filter_free_stylizer (GstStyleFilter * filter);
 gboolean gst_style_filter_update_style_image (GstStyleFilter * filter,
     const GstStyleFilterSettings * s, gboolean fatal);
 gboolean gst_style_filter_update_device (GstStyleFilter * filter,

@@ -32,6 +32,7 @@
 #include <math.h>
 
 #include "gststylefilter.h"
+#include "sf-pyramid.h"
 
 GST_DEBUG_CATEGORY_EXTERN (gst_style_filter_debug);
 #define GST_CAT_DEFAULT gst_style_filter_debug
@@ -42,10 +43,18 @@ GST_DEBUG_CATEGORY_EXTERN (gst_style_filter_debug);
  * host are 200 MB; no device holds much more in one buffer). */
 #define MAX_STYLE_SIDE 4096
 
+/* The stylizer and its half-size companion for coarse-to-fine starts. */
+void
+gst_style_filter_free_stylizer (GstStyleFilter * filter)
+{
+  g_clear_pointer (&filter->coarse, sf_stylizer_free);
+  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+}
+
 void
 gst_style_filter_free_engine (GstStyleFilter * filter)
 {
-  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   g_clear_pointer (&filter->dev, sf_device_free);
   g_clear_pointer (&filter->style, gst_style_image_free);
@@ -153,7 +162,7 @@ gst_style_filter_update_device (GstStyleFilter * filter,
   if (filter->dev && filter->dev_serial == s->device_serial)
     return TRUE;
 
-  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   g_clear_pointer (&filter->dev, sf_device_free);
   filter->style_width = filter->style_height = 0;
@@ -201,7 +210,7 @@ gst_style_filter_update_net (GstStyleFilter * filter,
   if (filter->net && filter->net_serial == s->net_serial)
     return TRUE;
 
-  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   filter->style_width = filter->style_height = 0;
 
@@ -272,7 +281,7 @@ gst_style_filter_update_stylizer (GstStyleFilter * filter,
       && sf_stylizer_get_height (filter->stylizer) == ph)
     return TRUE;
 
-  g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  gst_style_filter_free_stylizer (filter);
   filter->style_width = filter->style_height = 0;
   filter->new_sequence = TRUE;
 
@@ -295,6 +304,31 @@ gst_style_filter_update_stylizer (GstStyleFilter * filter,
     return FALSE;
   }
   return TRUE;
+}
+
+/* The coarse stylizer's style: the image scaled by the same ratio, at
+ * least 16 a side.  A failure drops the coarse stylizer (a warning: the
+ * frames that start afresh then run at full size). */
+static void
+gst_style_filter_update_coarse_style (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  gint cw = sf_stylizer_get_width (filter->coarse);
+  gint ch = sf_stylizer_get_height (filter->coarse);
+  gint longest = (gint) floor (s->style_scale * MAX (cw, ch) + 0.5);
+  GError *err = NULL;
+  gint sw, sh;
+  gfloat *rgb;
+
+  gst_style_image_get_scaled_size (filter->style, MAX (longest, 1),
+      MIN_PROCESSING_SIDE, &sw, &sh);
+  rgb = gst_style_image_resample (filter->style, sw, sh);
+  if (!sf_stylizer_set_style (filter->coarse, rgb, sw, sh, &err)) {
+    GST_WARNING_OBJECT (filter, "no coarse-to-fine start: %s", err->message);
+    g_clear_error (&err);
+    g_clear_pointer (&filter->coarse, sf_stylizer_free);
+  }
+  g_free (rgb);
 }
 
 /* Uploads the style image, scaled to style-scale x the processing size,
@@ -329,6 +363,8 @@ gst_style_filter_update_style (GstStyleFilter * filter,
   rgb = gst_style_image_resample (filter->style, sw, sh);
   ok = sf_stylizer_set_style (filter->stylizer, rgb, sw, sh, &err);
   g_free (rgb);
+  if (ok && filter->coarse)
+    gst_style_filter_update_coarse_style (filter, s);
   if (!ok) {
     if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
         || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
@@ -348,6 +384,34 @@ gst_style_filter_update_style (GstStyleFilter * filter,
   return TRUE;
 }
 
+/* With coarse-to-fine, the half-size companion of the stylizer for frames
+ * that start afresh, made when first needed; without it (the property
+ * off, the size too small, no memory for it) those run at full size. */
+static void
+gst_style_filter_update_coarse (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s)
+{
+  GError *err = NULL;
+  gint cw, ch;
+
+  if (!s->coarse_to_fine) {
+    g_clear_pointer (&filter->coarse, sf_stylizer_free);
+    return;
+  }
+  if (filter->coarse || !sf_stylizer_coarse_size (sf_stylizer_get_width
+          (filter->stylizer), sf_stylizer_get_height (filter->stylizer), &cw,
+          &ch))
+    return;
+  filter->coarse = sf_stylizer_new (filter->net, cw, ch, &err);
+  if (!filter->coarse) {
+    GST_WARNING_OBJECT (filter, "no coarse-to-fine start at %dx%d: %s", cw,
+        ch, err->message);
+    g_clear_error (&err);
+    return;
+  }
+  gst_style_filter_update_coarse_style (filter, s);
+}
+
 /* Brings the engine objects up to date with the settings for frames of
  * width x height.  Errors are posted; FALSE means stop streaming. */
 gboolean
@@ -360,7 +424,9 @@ gst_style_filter_update_engine (GstStyleFilter * filter,
     return FALSE;
   if (!gst_style_filter_update_net (filter, s))
     return FALSE;
-  if (!gst_style_filter_update_stylizer (filter, s, width, height))
+  if (!gst_style_filter_update_stylizer (filter, s, width, height)
+      || !gst_style_filter_update_style (filter, s))
     return FALSE;
-  return gst_style_filter_update_style (filter, s);
+  gst_style_filter_update_coarse (filter, s);
+  return TRUE;
 }

@@ -4,12 +4,15 @@
  */
 #include "sftest.h"
 
+/* GstStyleFilterFlowWarp's default */
+#define FLOW_WARP_DEFAULT 2     /* style */
+
 static const gchar *properties[] = {
   "style-location", "model-location", "iterations", "first-iterations",
   "content-weight", "style-weight", "tv-weight", "temporal-weight",
   "warm-start", "optimizer", "learning-rate", "processing-size", "pooling",
   "preserve-colors", "style-scale", "device", "seed", "scene-threshold",
-  "device-name",
+  "max-frame-time", "flow-warp", "coarse-to-fine", "device-name",
 };
 
 GST_START_TEST (test_gst_inspect)
@@ -39,6 +42,8 @@ GST_START_TEST (test_gst_inspect)
   fail_unless (strstr (out, "(1): adam") != NULL);
   fail_unless (strstr (out, "(0): max") != NULL);
   fail_unless (strstr (out, "(1): avg") != NULL);
+  fail_unless (strstr (out, "(1): bicubic") != NULL);
+  fail_unless (strstr (out, "(2): style") != NULL);
   g_free (out);
   g_free (err_out);
 }
@@ -74,6 +79,13 @@ GST_START_TEST (test_property_specs)
   p = g_object_class_find_property (klass, "scene-threshold");
   fail_unless (G_PARAM_SPEC_DOUBLE (p)->default_value == 0.1);
   fail_unless (G_PARAM_SPEC_DOUBLE (p)->maximum == 1.0);
+  p = g_object_class_find_property (klass, "max-frame-time");
+  fail_unless_equals_int (G_PARAM_SPEC_INT (p)->default_value, 0);
+  p = g_object_class_find_property (klass, "flow-warp");
+  fail_unless_equals_string (g_type_name (p->value_type),
+      "GstStyleFilterFlowWarp");
+  fail_unless_equals_int (G_PARAM_SPEC_ENUM (p)->default_value,
+      FLOW_WARP_DEFAULT);
   p = g_object_class_find_property (klass, "seed");
   fail_unless (G_IS_PARAM_SPEC_UINT64 (p));
   p = g_object_class_find_property (klass, "warm-start");

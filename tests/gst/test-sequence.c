@@ -3,7 +3,8 @@
  * run every iteration asked for; every restart event (scene cut, flush,
  * new segment, new caps, new processing size, new style, new network,
  * new loss weights) empties it; max-frame-time stops a frame early only
- * when the budget is short.  The figures come from the stylefilter-stats
+ * when the budget is short; with coarse-to-fine, frames that start afresh
+ * run at half size first.  The figures come from the stylefilter-stats
  * messages (fields history, iterations, evaluations, stop-reason).
  */
 #include "sftest.h"
@@ -234,6 +235,31 @@ GST_START_TEST (test_max_frame_time)
 
 GST_END_TEST;
 
+/* With coarse-to-fine, a frame that starts afresh at a processing size
+ * with a coarse level (32x32: 16x16) runs 2 N iterations there and N / 2 at full size; a warm
+ * frame none. */
+GST_START_TEST (test_coarse_to_fine)
+{
+  Seq q;
+  GstStructure *s;
+
+  seq_init (&q, 32, 32);
+  g_object_set (q.h->element, "processing-size", 32, "first-iterations", 4,
+      "coarse-to-fine", TRUE, NULL);
+  s = seq_push (&q, 32, 32);
+  fail_unless_equals_int (field_int (s, "coarse-iterations"), 8);
+  fail_unless_equals_int (field_int (s, "iterations"), 2);
+  gst_structure_free (s);
+  s = seq_push (&q, 32, 32);
+  fail_unless_equals_int (field_int (s, "coarse-iterations"), 0);
+  fail_unless_equals_int (field_int (s, "iterations"), 3);
+  fail_unless (field_int (s, "history") > 0);
+  gst_structure_free (s);
+  seq_clear (&q);
+}
+
+GST_END_TEST;
+
 static Suite *
 stylefilter_sequence_suite (void)
 {
@@ -245,6 +271,7 @@ stylefilter_sequence_suite (void)
   tcase_add_test (tc, test_warm_frames_run_all_iterations);
   tcase_add_test (tc, test_restart_events);
   tcase_add_test (tc, test_max_frame_time);
+  tcase_add_test (tc, test_coarse_to_fine);
   return s;
 }
 
