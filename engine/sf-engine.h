@@ -258,8 +258,8 @@ void sf_stylizer_reset_sequence (SfStylizer *st);
 typedef enum
 {
   SF_FLOW_WARP_BILINEAR = 0,    /* bilinear: low-passes at every frame */
-  SF_FLOW_WARP_BICUBIC = 1,     /* Catmull-Rom */
-  SF_FLOW_WARP_STYLE = 2,       /* the default: the current content plus the
+  SF_FLOW_WARP_BICUBIC = 1,     /* Catmull-Rom (the default) */
+  SF_FLOW_WARP_STYLE = 2,       /* the current content plus the
                                  * warped (bicubic) difference between the
                                  * previous result and the previous
                                  * content: only the stylization is

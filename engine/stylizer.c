@@ -44,7 +44,7 @@ sf_stylizer_new (SfNet *net, int width, int height, GError **error)
   st->h = height;
   st->n = 3 * (guint64) width * height;
   st->content_change = -1.0;
-  st->flow_warp = SF_FLOW_WARP_STYLE;
+  st->flow_warp = SF_FLOW_WARP_BICUBIC;
   st->vec_pool = g_ptr_array_new ();
   if (!(st->vq = sf_vec_queue_new (st->dev, st->n, error))
       || !(st->acts = sf_acts_new (net, width, height, error)))

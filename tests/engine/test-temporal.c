@@ -63,6 +63,7 @@ run_clip (SfWarmStart warm, double *in_err)
   GError *err = NULL;
   SfStylizer *st = sf_stylizer_new (net, W, H, &err);
   g_assert_no_error (err);
+  sf_stylizer_set_flow_warp (st, SF_FLOW_WARP_STYLE);
   float *style = g_new (float, 3 * 64 * 64);
   for (int c = 0; c < 3; c++)
     for (int y = 0; y < 64; y++)
