@@ -443,6 +443,16 @@ opt_progress (int iteration, double f, gpointer user_data)
   return c->progress (iteration, &t, c->user_data);
 }
 
+/* The L-BFGS options for params: history 20 and step scale 1 unless
+ * params give others. */
+static void
+lbfgs_options (const SfParams * params, int iterations, SfLbfgsOptions * o)
+{
+  sf_lbfgs_options_init (o, iterations);
+  o->history = params->history > 0 ? params->history : 20;
+  o->lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
+}
+
 /* Runs the optimiser chosen in params through ops. */
 static gboolean
 run_optimizer (SfStylizer * st, const SfParams * params, int iterations,
@@ -455,9 +465,7 @@ run_optimizer (SfStylizer * st, const SfParams * params, int iterations,
   if (params->optimizer == SF_OPTIMIZER_ADAM)
     return sf_adam_minimize (ops, &c->vec, (SfVec *) st->x, iterations,
         params->learning_rate, opt_progress, c, f, iters, error);
-  sf_lbfgs_options_init (&o, iterations);
-  o.history = params->history > 0 ? params->history : 20;
-  o.lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
+  lbfgs_options (params, iterations, &o);
   return sf_lbfgs_minimize (ops, &c->vec, (SfVec *) st->x, &o, opt_progress,
       c, f, iters, &evals, error);
 }
@@ -560,9 +568,7 @@ run_frame_optimizer (SfStylizer * st, const SfParams * params,
     return sf_adam_minimize_warm (ops, &c->opt.vec, (SfVec *) st->x,
         iterations, params->learning_rate, st->memory, frame_progress, c, r,
         error);
-  sf_lbfgs_options_init (&o, iterations);
-  o.history = params->history > 0 ? params->history : 20;
-  o.lr = params->learning_rate > 0 ? params->learning_rate : 1.0;
+  lbfgs_options (params, iterations, &o);
   /* every iteration asked for runs: no evaluation budget */
   o.max_eval = G_MAXINT;
   return sf_lbfgs_minimize_warm (ops, &c->opt.vec, (SfVec *) st->x, &o,
