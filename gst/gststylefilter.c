@@ -76,7 +76,6 @@
 #endif
 
 #include "gststylefilter.h"
-#include "sf-pyramid.h"
 
 GST_DEBUG_CATEGORY (gst_style_filter_debug);
 #define GST_CAT_DEFAULT gst_style_filter_debug
@@ -130,10 +129,6 @@ enum
 #define DEFAULT_PROP_FLOW_WARP GST_STYLE_FILTER_FLOW_WARP_BICUBIC
 #define MAX_FRAME_TIME_MS 3600000
 #define DEFAULT_PROP_COARSE_TO_FINE FALSE
-
-/* learning-rate 0 picks these */
-#define AUTO_LEARNING_RATE_LBFGS 1.0
-#define AUTO_LEARNING_RATE_ADAM 0.02
 
 #define MAX_ITERATIONS 10000
 #define MAX_WEIGHT 1e12
@@ -430,7 +425,7 @@ gst_style_filter_init (GstStyleFilter * filter)
 }
 
 /* Copies the settings; call with the object lock held. */
-static void
+void
 gst_style_filter_settings_copy (GstStyleFilterSettings * dst,
     const GstStyleFilterSettings * src)
 {
@@ -440,7 +435,7 @@ gst_style_filter_settings_copy (GstStyleFilterSettings * dst,
   dst->device = g_strdup (src->device);
 }
 
-static void
+void
 gst_style_filter_settings_clear (GstStyleFilterSettings * s)
 {
   g_clear_pointer (&s->style_location, g_free);
@@ -752,206 +747,11 @@ gst_style_filter_set_info (GstVideoFilter * vfilter, GstCaps * incaps,
   return ok;
 }
 
-static SfPixelFormat
-gst_style_filter_sf_format (GstVideoFormat format)
-{
-  switch (format) {
-    case GST_VIDEO_FORMAT_RGBA:
-      return SF_FORMAT_RGBA;
-    case GST_VIDEO_FORMAT_BGRA:
-      return SF_FORMAT_BGRA;
-    case GST_VIDEO_FORMAT_RGBx:
-      return SF_FORMAT_RGBX;
-    case GST_VIDEO_FORMAT_BGRx:
-      return SF_FORMAT_BGRX;
-    case GST_VIDEO_FORMAT_RGB:
-      return SF_FORMAT_RGB;
-    case GST_VIDEO_FORMAT_BGR:
-    default:
-      return SF_FORMAT_BGR;
-  }
-}
-
-/* Records the processing time of a frame and posts a latency message when
- * the mean of the last frames moved by more than a quarter. */
-static void
-gst_style_filter_update_latency (GstStyleFilter * filter, gdouble ms)
-{
-  GstClockTime mean;
-  gboolean changed;
-  gdouble sum = 0;
-  guint i, n;
-
-  GST_OBJECT_LOCK (filter);
-  filter->frame_ms[filter->n_frame_ms % GST_STYLE_FILTER_LATENCY_FRAMES] = ms;
-  filter->n_frame_ms++;
-  n = MIN (filter->n_frame_ms, GST_STYLE_FILTER_LATENCY_FRAMES);
-  for (i = 0; i < n; i++)
-    sum += filter->frame_ms[i];
-  mean = (GstClockTime) (sum / n * GST_MSECOND);
-  changed = mean > filter->latency + filter->latency / 4
-      || mean < filter->latency - filter->latency / 4;
-  if (changed)
-    filter->latency = mean;
-  GST_OBJECT_UNLOCK (filter);
-
-  if (changed) {
-    GST_DEBUG_OBJECT (filter, "processing latency now %" GST_TIME_FORMAT,
-        GST_TIME_ARGS (mean));
-    gst_element_post_message (GST_ELEMENT (filter),
-        gst_message_new_latency (GST_OBJECT (filter)));
-  }
-}
 
 static GstFlowReturn
 gst_style_filter_transform_frame (GstVideoFilter * vfilter,
     GstVideoFrame * in_frame, GstVideoFrame * out_frame)
 {
-  GstStyleFilter *filter = GST_STYLE_FILTER (vfilter);
-  GstStyleFilterSettings s;
-  SfPixelFormat format = gst_style_filter_sf_format (GST_VIDEO_FRAME_FORMAT
-      (in_frame));
-  gint width = GST_VIDEO_FRAME_WIDTH (in_frame);
-  gint height = GST_VIDEO_FRAME_HEIGHT (in_frame);
-  SfFrameResult res = { {0,}, };
-  GError *err = NULL;
-  gboolean reset, first, scene_cut;
-  gint iterations, coarse_iterations;
-  gint64 deadline_us;
-  gdouble change, ms;
-  gint64 start_us;
-  SfParams params;
-  GstMessage *msg;
-
-  GST_OBJECT_LOCK (filter);
-  gst_style_filter_settings_copy (&s, &filter->settings);
-  reset = filter->reset_pending;
-  filter->reset_pending = FALSE;
-  GST_OBJECT_UNLOCK (filter);
-
-  start_us = g_get_monotonic_time ();
-
-  /* changes of style, model, device or size since the last frame */
-  if (!gst_style_filter_update_engine (filter, &s, width, height)) {
-    gst_style_filter_settings_clear (&s);
-    return GST_FLOW_ERROR;
-  }
-
-  /* a flush, a new segment, new caps or a new stylizer: the sequence
-   * starts again (tracked here too, the content change of the first frame
-   * after a reset is not meaningful) */
-  reset = reset || filter->new_sequence;
-  filter->new_sequence = FALSE;
-  if (reset)
-    sf_stylizer_reset_sequence (filter->stylizer);
-
-  if (!sf_stylizer_set_content_frame (filter->stylizer,
-          GST_VIDEO_FRAME_PLANE_DATA (in_frame, 0),
-          GST_VIDEO_FRAME_PLANE_STRIDE (in_frame, 0), width, height, format,
-          &err))
-    goto engine_error;
-
-  change = reset ? -1.0 : sf_stylizer_get_content_change (filter->stylizer);
-  scene_cut = change >= 0 && change > s.scene_threshold;
-  if (scene_cut) {
-    GST_DEBUG_OBJECT (filter, "scene cut: change %f > %f", change,
-        s.scene_threshold);
-    sf_stylizer_reset_sequence (filter->stylizer);
-  }
-  first = change < 0 || scene_cut;
-  iterations = first ? s.first_iterations : s.iterations;
-
-  sf_stylizer_set_flow_warp (filter->stylizer,
-      s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_BILINEAR ?
-      SF_FLOW_WARP_BILINEAR : s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_STYLE ?
-      SF_FLOW_WARP_STYLE : SF_FLOW_WARP_BICUBIC);
-  if (!sf_stylizer_begin_frame (filter->stylizer,
-          s.warm_start == GST_STYLE_FILTER_WARM_START_FLOW ? SF_WARM_FLOW :
-          s.warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
-          SF_WARM_PREVIOUS : SF_WARM_NONE, &err))
-    goto engine_error;
-
-  sf_params_init (&params);
-  params.weights.content = s.content_weight;
-  params.weights.style = s.style_weight;
-  params.weights.tv = s.tv_weight;
-  params.weights.temporal =
-      s.warm_start != GST_STYLE_FILTER_WARM_START_NONE ?
-      s.temporal_weight : 0.0;
-  params.optimizer = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
-      SF_OPTIMIZER_ADAM : SF_OPTIMIZER_LBFGS;
-  if (s.learning_rate > 0)
-    params.learning_rate = s.learning_rate;
-  else
-    params.learning_rate = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
-        AUTO_LEARNING_RATE_ADAM : AUTO_LEARNING_RATE_LBFGS;
-
-  /* a frame that starts afresh, with coarse-to-fine: 2 N iterations at
-   * half size then N / 2 at full size for N first-iterations (about the
-   * cost of N at full size: README) */
-  coarse_iterations = first && filter->coarse ? 2 * iterations : 0;
-  if (coarse_iterations > 0
-      && !sf_stylizer_optimize_coarse_to_fine (filter->stylizer,
-          filter->coarse, &params, coarse_iterations, 0, NULL, NULL, &err))
-    goto engine_error;
-  /* the optimiser's memory goes on from the previous frame of the
-   * sequence (reset_sequence and a new style or stylizer forget it) */
-  deadline_us = s.max_frame_time > 0
-      ? start_us + (gint64) s.max_frame_time * 1000 : 0;
-  if (!sf_stylizer_optimize_frame (filter->stylizer, &params,
-          coarse_iterations > 0 ? MAX (iterations / 2, 1) : iterations,
-          deadline_us, &res, &err))
-    goto engine_error;
-
-  if (!sf_stylizer_end_frame (filter->stylizer,
-          GST_VIDEO_FRAME_PLANE_DATA (out_frame, 0),
-          GST_VIDEO_FRAME_PLANE_STRIDE (out_frame, 0), width, height, format,
-          s.preserve_colors, &err))
-    goto engine_error;
-
-  ms = (g_get_monotonic_time () - start_us) / 1000.0;
-  GST_LOG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %d iterations, %d "
-      "evaluations (%s), loss %g (content %g style %g temporal %g tv %g), "
-      "%.1f ms%s", filter->frame_count, res.iterations, res.evaluations,
-      res.stop, res.terms.total, res.terms.content, res.terms.style,
-      res.terms.temporal, res.terms.tv, ms, scene_cut ? ", scene cut" : "");
-
-  msg = gst_message_new_element (GST_OBJECT (filter),
-      gst_structure_new ("stylefilter-stats",
-          "frame", G_TYPE_UINT64, filter->frame_count,
-          "iterations", G_TYPE_INT, res.iterations,
-          "max-iterations", G_TYPE_INT, iterations,
-          "evaluations", G_TYPE_INT, res.evaluations,
-          "stop-reason", G_TYPE_STRING, res.stop,
-          "history", G_TYPE_INT, res.history,
-          "coarse-iterations", G_TYPE_INT, coarse_iterations,
-          "total-loss", G_TYPE_DOUBLE, res.terms.total,
-          "content-loss", G_TYPE_DOUBLE, res.terms.content,
-          "style-loss", G_TYPE_DOUBLE, res.terms.style,
-          "temporal-loss", G_TYPE_DOUBLE, res.terms.temporal,
-          "tv-loss", G_TYPE_DOUBLE, res.terms.tv,
-          "milliseconds", G_TYPE_DOUBLE, ms,
-          "scene-cut", G_TYPE_BOOLEAN, scene_cut, NULL));
-  gst_element_post_message (GST_ELEMENT (filter), msg);
-  filter->frame_count++;
-
-  gst_style_filter_update_latency (filter, ms);
-  gst_style_filter_settings_clear (&s);
-  return GST_FLOW_OK;
-
-engine_error:
-  {
-    if (g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
-      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
-          ("Out of memory on the Vulkan device \"%s\"; lower the "
-              "processing-size property.", sf_device_get_name (filter->dev)),
-          ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (filter, LIBRARY, FAILED,
-          ("Style transfer failed on the Vulkan device \"%s\".",
-              sf_device_get_name (filter->dev)), ("%s", err->message));
-    g_clear_error (&err);
-    gst_style_filter_settings_clear (&s);
-    return GST_FLOW_ERROR;
-  }
+  return gst_style_filter_process_frame (GST_STYLE_FILTER (vfilter), in_frame,
+      out_frame);
 }

@@ -161,6 +161,16 @@ struct _GstStyleFilter
 
 GST_ELEMENT_REGISTER_DECLARE (stylefilter);
 
+/* gststylefilter.c: copying the settings (with the object lock held) and
+ * freeing a copy's strings. */
+void gst_style_filter_settings_copy (GstStyleFilterSettings * dst,
+    const GstStyleFilterSettings * src);
+void gst_style_filter_settings_clear (GstStyleFilterSettings * s);
+
+/* gststylefilterframe.c: stylizes one frame (the transform_frame vfunc). */
+GstFlowReturn gst_style_filter_process_frame (GstStyleFilter * filter,
+    GstVideoFrame * in_frame, GstVideoFrame * out_frame);
+
 /* gststylefilterengine.c, private to the plugin: bringing the engine
  * objects up to date with a copy of the settings.  Each posts its errors
  * and returns FALSE on failure. */
