@@ -290,6 +290,16 @@ sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
 }
 
 gboolean
+sf_stylizer_revert_frame (SfStylizer *st, GError **error)
+{
+  if (!sf_stylizer_flush (st, error))
+    return FALSE;
+  sf_stylizer_forget_history (st);
+  return copy_buffer (st, st->has_prev_result ? st->prev_result :
+      st->content, st->x, FALSE, error);
+}
+
+gboolean
 sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
     int height, SfPixelFormat format, gboolean preserve_colors,
     GError **error)

@@ -178,6 +178,17 @@ gboolean sf_stylizer_optimize (SfStylizer *st, const SfParams *params,
     int iterations, SfProgressFunc progress, gpointer user_data,
     SfLossTerms *final, int *done, GError **error);
 
+/* Makes the optimisations interruptible: flag (borrowed, NULL = none) is
+ * read atomically before every loss evaluation, and when it is non-zero
+ * sf_stylizer_optimize, sf_stylizer_optimize_frame and
+ * sf_stylizer_optimize_coarse_to_fine return FALSE with SF_ERROR_CANCELLED,
+ * at the latest when the evaluation in progress ends.  The image then
+ * holds the last accepted iterate (a valid picture; sf_stylizer_end_frame
+ * may still render it) and the optimiser's memory is forgotten.  Another
+ * thread may raise the flag (g_atomic_int_set) at any time; it must
+ * outlive the stylizer or be unset first. */
+void sf_stylizer_set_cancel_flag (SfStylizer *st, const gint *flag);
+
 /* ---- optimising the frames of a video ---------------------------------- */
 
 /* What sf_stylizer_optimize_frame did. */
@@ -281,6 +292,11 @@ void sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp);
  * boundaries, outside the image; 1 elsewhere) is the mask. */
 gboolean sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm,
     GError **error);
+
+/* Puts the image back to the previous result (the content frame when
+ * there is none) and forgets the optimiser's memory: what a frame whose
+ * optimisation went wrong (a non-finite loss) should show instead. */
+gboolean sf_stylizer_revert_frame (SfStylizer *st, GError **error);
 
 /* Ends the frame: the current image becomes the previous result. Then
  * writes it clamped to [0,1], resampled to width x height, into a packed

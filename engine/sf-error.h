@@ -22,6 +22,7 @@ typedef enum
   SF_ERROR_VULKAN,              /* any other Vulkan failure */
   SF_ERROR_INVALID,             /* bad argument: size, format, state */
   SF_ERROR_TOO_LARGE,           /* size beyond what the device can hold */
+  SF_ERROR_CANCELLED,           /* the stylizer's cancel flag was raised */
 } SfErrorCode;
 
 GQuark sf_error_quark (void);

@@ -387,6 +387,22 @@ check_ready (SfStylizer * st, GError ** error)
   return TRUE;
 }
 
+void
+sf_stylizer_set_cancel_flag (SfStylizer *st, const gint *flag)
+{
+  st->cancel = flag;
+}
+
+gboolean
+sf_stylizer_check_cancel (SfStylizer *st, GError **error)
+{
+  if (st->cancel == NULL || g_atomic_int_get (st->cancel) == 0)
+    return TRUE;
+  g_set_error (error, SF_ERROR, SF_ERROR_CANCELLED,
+      "the optimisation was cancelled after %d loss evaluations", st->evals);
+  return FALSE;
+}
+
 /* One evaluation, recorded after whatever is pending, in one submission. */
 static gboolean
 eval_at (SfStylizer * st, const SfParams * p, SfBuffer * x, SfBuffer * grad,
@@ -394,7 +410,8 @@ eval_at (SfStylizer * st, const SfParams * p, SfBuffer * x, SfBuffer * grad,
 {
   VkCommandBuffer cb;
 
-  if (!check_ready (st, error) || !sf_vec_queue_cmd (st->vq, &cb, error))
+  if (!check_ready (st, error) || !sf_stylizer_check_cancel (st, error)
+      || !sf_vec_queue_cmd (st->vq, &cb, error))
     return FALSE;
   if (!sf_stylizer_record_eval (st, cb, x, grad, p, error)) {
     sf_vec_queue_discard (st->vq);

@@ -72,7 +72,12 @@ struct SfStylizer
   SfOptimMemory *memory;        /* optimiser state across video frames */
   SfParams memory_params;       /* the parameters it was built with */
   SfVecQueue *vq;               /* pending vector operations (vecops.c) */
+  const gint *cancel;           /* borrowed; non-zero: stop (may be NULL) */
 };
+
+/* stylizer.c: FALSE with SF_ERROR_CANCELLED when the cancel flag is
+ * raised; checked before every loss evaluation. */
+gboolean sf_stylizer_check_cancel (SfStylizer *st, GError **error);
 
 /* stylizer.c: recomputes the content target from st->content. */
 gboolean sf_stylizer_update_content_target (SfStylizer *st, GError **error);

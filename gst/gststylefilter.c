@@ -104,6 +104,8 @@ enum
   PROP_MAX_FRAME_TIME,
   PROP_FLOW_WARP,
   PROP_COARSE_TO_FINE,
+  PROP_UPSCALE,
+  PROP_DRAIN,
   PROP_DEVICE_NAME,
 };
 
@@ -129,12 +131,17 @@ enum
 #define DEFAULT_PROP_FLOW_WARP GST_STYLE_FILTER_FLOW_WARP_BICUBIC
 #define MAX_FRAME_TIME_MS 3600000
 #define DEFAULT_PROP_COARSE_TO_FINE FALSE
+#define DEFAULT_PROP_UPSCALE FALSE
+#define DEFAULT_PROP_DRAIN FALSE
 
 #define MAX_ITERATIONS 10000
 #define MAX_WEIGHT 1e12
 #define MAX_PROCESSING_SIZE 16384
 
-#define VIDEO_CAPS GST_VIDEO_CAPS_MAKE ("{ RGBA, BGRA, RGBx, BGRx, RGB, BGR }")
+/* progressive only: interlaced input needs deinterlace in front (the
+ * optimisation would paint the two fields' comb as texture) */
+#define VIDEO_CAPS GST_VIDEO_CAPS_MAKE ("{ RGBA, BGRA, RGBx, BGRx, RGB, BGR }") \
+    ", interlace-mode = (string) progressive"
 
 static GstStaticPadTemplate gst_style_filter_sink_template =
 GST_STATIC_PAD_TEMPLATE ("sink",
@@ -159,6 +166,8 @@ static void gst_style_filter_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
 static void gst_style_filter_finalize (GObject * object);
 
+static GstStateChangeReturn gst_style_filter_change_state (GstElement *
+    element, GstStateChange transition);
 static gboolean gst_style_filter_start (GstBaseTransform * trans);
 static gboolean gst_style_filter_stop (GstBaseTransform * trans);
 static gboolean gst_style_filter_sink_event (GstBaseTransform * trans,
@@ -319,7 +328,8 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_PROCESSING_SIZE,
       g_param_spec_int ("processing-size", "Processing size",
           "Longest side of the optimised image in pixels, the other side by "
-          "aspect and at least 16; 0 = the frame size", 0,
+          "aspect and at least 16, never more than the frame's own unless "
+          "upscale is set; 0 = the frame size", 0,
           MAX_PROCESSING_SIZE, DEFAULT_PROP_PROCESSING_SIZE, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_POOLING,
       g_param_spec_enum ("pooling", "Pooling", "Pooling layers of the network",
@@ -369,6 +379,18 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
           "then first-iterations / 2 at full size (about the same cost: a "
           "lower loss, but softer, blotchier pictures on the embedded "
           "network)", DEFAULT_PROP_COARSE_TO_FINE, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_UPSCALE,
+      g_param_spec_boolean ("upscale", "Upscale",
+          "Optimise at processing-size even when the frame is smaller "
+          "(slower; off: frames smaller than processing-size are optimised "
+          "at their own size)", DEFAULT_PROP_UPSCALE, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_DRAIN,
+      g_param_spec_boolean ("drain", "Drain",
+          "Finish quickly: the frame in progress stops at its next loss "
+          "evaluation and goes out as it is, and every later frame goes out "
+          "as its warm start (the previous result carried along the flow), "
+          "with no iterations.  Set it with an EOS on Ctrl-C to finish a "
+          "file within seconds", DEFAULT_PROP_DRAIN, mutable_flags));
   gst_element_class_set_static_metadata (element_class,
       "Neural style transfer", "Filter/Effect/Video",
       "Paints video in the style of an image (Gatys et al. style transfer "
@@ -378,6 +400,8 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   gst_element_class_add_static_pad_template (element_class,
       &gst_style_filter_src_template);
 
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_style_filter_change_state);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_style_filter_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_style_filter_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_style_filter_sink_event);
@@ -418,6 +442,7 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->max_frame_time = DEFAULT_PROP_MAX_FRAME_TIME;
   s->flow_warp = DEFAULT_PROP_FLOW_WARP;
   s->coarse_to_fine = DEFAULT_PROP_COARSE_TO_FINE;
+  s->upscale = DEFAULT_PROP_UPSCALE;
   /* serials start at 1 so that the engine state (0) is always stale */
   s->style_serial = s->net_serial = s->device_serial = 1;
 
@@ -532,6 +557,16 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
     case PROP_COARSE_TO_FINE:
       s->coarse_to_fine = g_value_get_boolean (value);
       break;
+    case PROP_UPSCALE:
+      s->upscale = g_value_get_boolean (value);
+      break;
+    case PROP_DRAIN:
+      /* the frame in progress sees it at its next evaluation */
+      if (g_value_get_boolean (value))
+        g_atomic_int_or (&filter->cancel, GST_STYLE_FILTER_CANCEL_DRAIN);
+      else
+        g_atomic_int_and (&filter->cancel, ~GST_STYLE_FILTER_CANCEL_DRAIN);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -611,6 +646,13 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
     case PROP_COARSE_TO_FINE:
       g_value_set_boolean (value, s->coarse_to_fine);
       break;
+    case PROP_UPSCALE:
+      g_value_set_boolean (value, s->upscale);
+      break;
+    case PROP_DRAIN:
+      g_value_set_boolean (value, (g_atomic_int_get (&filter->cancel)
+              & GST_STYLE_FILTER_CANCEL_DRAIN) != 0);
+      break;
     case PROP_DEVICE_NAME:
       g_value_set_string (value, filter->device_name);
       break;
@@ -633,7 +675,29 @@ gst_style_filter_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
-/* ---- GstBaseTransform / GstVideoFilter --------------------------------- */
+/* ---- GstElement / GstBaseTransform / GstVideoFilter -------------------- */
+
+/* Going down to READY cancels the frame in progress at its next loss
+ * evaluation: the pads' deactivation waits for the streaming thread, which
+ * would otherwise finish every iteration first. */
+static GstStateChangeReturn
+gst_style_filter_change_state (GstElement * element, GstStateChange transition)
+{
+  GstStyleFilter *filter = GST_STYLE_FILTER (element);
+
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+      g_atomic_int_and (&filter->cancel, ~GST_STYLE_FILTER_CANCEL_FLUSHING);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      GST_DEBUG_OBJECT (filter, "going to READY: cancelling the frame");
+      g_atomic_int_or (&filter->cancel, GST_STYLE_FILTER_CANCEL_FLUSHING);
+      break;
+    default:
+      break;
+  }
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+}
 
 static gboolean
 gst_style_filter_start (GstBaseTransform * trans)
@@ -651,6 +715,7 @@ gst_style_filter_start (GstBaseTransform * trans)
 
   filter->frame_count = 0;
   filter->new_sequence = TRUE;
+  filter->errored = FALSE;
   gst_style_filter_free_engine (filter);
 
   /* files first, so that their errors do not wait for the device */
@@ -679,7 +744,14 @@ gst_style_filter_sink_event (GstBaseTransform * trans, GstEvent * event)
   GstStyleFilter *filter = GST_STYLE_FILTER (trans);
 
   switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_START:
+      /* the frame in progress stops at its next evaluation and is dropped */
+      GST_DEBUG_OBJECT (filter, "flush-start: cancelling the frame");
+      g_atomic_int_or (&filter->cancel, GST_STYLE_FILTER_CANCEL_FLUSHING);
+      break;
     case GST_EVENT_FLUSH_STOP:
+      g_atomic_int_and (&filter->cancel, ~GST_STYLE_FILTER_CANCEL_FLUSHING);
+      /* fall through */
     case GST_EVENT_SEGMENT:
       /* the next frame restarts from its content with first-iterations */
       GST_DEBUG_OBJECT (filter, "%s: new sequence",
@@ -744,7 +816,11 @@ gst_style_filter_set_info (GstVideoFilter * vfilter, GstCaps * incaps,
   gst_style_filter_settings_clear (&s);
   /* a new size starts a new sequence */
   filter->new_sequence = TRUE;
-  return ok;
+  /* the caps are fine: a failure (posted) stops the first frame with a
+   * flow error instead of failing the negotiation over and over */
+  if (!ok)
+    GST_DEBUG_OBJECT (filter, "caps accepted, the engine failed");
+  return TRUE;
 }
 
 

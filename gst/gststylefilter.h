@@ -116,11 +116,18 @@ typedef struct
   gint max_frame_time;          /* ms, 0 = off */
   GstStyleFilterFlowWarp flow_warp;
   gboolean coarse_to_fine;
+  gboolean upscale;             /* processing-size may exceed the frame */
 
   guint style_serial;           /* style-location */
   guint net_serial;             /* model-location, pooling, seed */
   guint device_serial;          /* device */
 } GstStyleFilterSettings;
+
+/* Bits of GstStyleFilter.cancel: why the optimisation must stop now. */
+#define GST_STYLE_FILTER_CANCEL_FLUSHING 1      /* flush or going to READY:
+                                                 * the frame is dropped */
+#define GST_STYLE_FILTER_CANCEL_DRAIN 2 /* the drain property: the frame
+                                         * goes out as it is */
 
 /* Frames averaged for the latency estimate. */
 #define GST_STYLE_FILTER_LATENCY_FRAMES 8
@@ -142,6 +149,10 @@ struct _GstStyleFilter
   guint n_frame_ms;
   GstClockTime latency;         /* the estimate last reported */
 
+  /* atomic, any thread: GST_STYLE_FILTER_CANCEL_* bits; the stylizers
+   * read it before every loss evaluation */
+  gint cancel;
+
   /* engine state, used by start/stop/set_info/transform_frame only, which
    * never run at the same time; no lock is held while they use the GPU */
   SfDevice *dev;
@@ -156,6 +167,8 @@ struct _GstStyleFilter
   gint style_width;             /* size of the style uploaded to the */
   gint style_height;            /* stylizer, 0 = none uploaded yet */
   gboolean new_sequence;         /* the next frame starts a sequence */
+  gboolean warned_non_finite;   /* the non-finite loss warning was posted */
+  gboolean errored;             /* an error was posted since start() */
   guint64 frame_count;
 };
 

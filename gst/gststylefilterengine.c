@@ -10,9 +10,12 @@
  *
  * Called from start() and from the streaming thread (set_info,
  * transform_frame) only, never at the same time and never with the object
- * lock held: they work on a copy of the settings.  Every failure posts an
- * error (or, for a style image that changed while playing, a warning) on
- * the element, naming the property to fix, and returns FALSE.
+ * lock held: they work on a copy of the settings.  Every failure posts one
+ * error on the element, naming the property to fix, and returns FALSE;
+ * after it, nothing is tried (or posted) again until the next start.  One
+ * rule for style-location, model-location and device changed while
+ * playing: a change that fails posts a warning naming the property, and
+ * the style, network or device in force stays.
  *
  * Which error for which failure:
  *   style image      GST_RESOURCE_ERROR_NOT_FOUND (unset, no such file),
@@ -63,11 +66,14 @@ gst_style_filter_free_engine (GstStyleFilter * filter)
 }
 
 /* The optimisation size for a frame: the longest side processing_size (0:
- * the frame's own), the other by aspect, both at least 16. */
+ * the frame's own; never more than the frame's own unless upscale), the
+ * other by aspect, both at least 16. */
 static void
-gst_style_filter_get_processing_size (gint processing_size, gint width,
-    gint height, gint * pw, gint * ph)
+gst_style_filter_get_processing_size (gint processing_size, gboolean upscale,
+    gint width, gint height, gint * pw, gint * ph)
 {
+  if (!upscale && processing_size > MAX (width, height))
+    processing_size = 0;
   if (processing_size <= 0) {
     *pw = width;
     *ph = height;
@@ -84,9 +90,40 @@ gst_style_filter_get_processing_size (gint processing_size, gint width,
   *ph = MAX (*ph, MIN_PROCESSING_SIDE);
 }
 
-/* Decodes style-location if it changed since the last decode.  At start
- * (fatal) a failure is an error; while playing it is a warning and the
- * previous style stays in use. */
+/* Posts a fault as an error when fatal (at start, or nothing to fall
+ * back on) or else as a warning: one rule for style-location,
+ * model-location and device.  Takes text and debug. */
+#define POST_FAULT(filter, fatal, domain, code, text, debug) \
+  gst_element_message_full (GST_ELEMENT (filter), \
+      (fatal) ? GST_MESSAGE_ERROR : GST_MESSAGE_WARNING, (domain), (code), \
+      (text), (debug), __FILE__, GST_FUNCTION, __LINE__)
+
+/* The headline for a style image that failed with err; "...; keeping the
+ * previous style." is added while playing. */
+static gchar *
+gst_style_filter_style_fault_text (const GError * err, const gchar * loc,
+    gboolean fatal)
+{
+  const gchar *tail = fatal ? "check the style-location property" :
+      "keeping the previous style";
+
+  if (err->domain == GST_RESOURCE_ERROR
+      && err->code == GST_RESOURCE_ERROR_NOT_FOUND)
+    return g_strdup_printf ("Style image \"%s\" not found; %s.", loc, tail);
+  if (err->domain == GST_RESOURCE_ERROR && g_file_test (loc,
+          G_FILE_TEST_IS_DIR))
+    return g_strdup_printf ("Style image \"%s\" is a directory, not an "
+        "image file; %s.", loc, tail);
+  if (err->domain == GST_RESOURCE_ERROR)
+    return g_strdup_printf ("Cannot read the style image \"%s\"; %s%s.",
+        loc, tail, fatal ? " and the file's permissions" : "");
+  return g_strdup_printf ("Cannot decode the style image \"%s\"; %s%s.",
+      loc, tail, fatal ? " (an image GStreamer can decode)" : "");
+}
+
+/* Decodes style-location if it changed since the last decode; without
+ * one, the built-in style.  At start (fatal) a failure is an error; while
+ * playing it is a warning and the previous style stays in use. */
 gboolean
 gst_style_filter_update_style_image (GstStyleFilter * filter,
     const GstStyleFilterSettings * s, gboolean fatal)
@@ -98,7 +135,16 @@ gst_style_filter_update_style_image (GstStyleFilter * filter,
   if (filter->style && filter->style_serial == s->style_serial)
     return TRUE;
 
-  image = gst_style_image_load (s->style_location, &err);
+  if (loc[0] == '\0') {
+    image = gst_style_image_load_default (&err);
+    if (image)
+      GST_ELEMENT_INFO (filter, RESOURCE, SETTINGS,
+          ("No style-location set: painting in the built-in style, The "
+              "Scream (Edvard Munch, 1893); set style-location to choose "
+              "another."), (NULL));
+  } else {
+    image = gst_style_image_load (loc, &err);
+  }
   filter->style_serial = s->style_serial;
   if (image) {
     gst_style_image_free (filter->style);
@@ -107,51 +153,38 @@ gst_style_filter_update_style_image (GstStyleFilter * filter,
     return TRUE;
   }
 
-  if (err->domain == GST_RESOURCE_ERROR
-      && err->code == GST_RESOURCE_ERROR_NOT_FOUND && !loc[0]) {
-    if (fatal)
-      GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
-          ("No style image: set the style-location property."),
-          ("%s", err->message));
-    else
-      GST_ELEMENT_WARNING (filter, RESOURCE, NOT_FOUND,
-          ("No style image: set the style-location property; keeping the "
-              "previous style."), ("%s", err->message));
-  } else if (err->domain == GST_RESOURCE_ERROR
-      && err->code == GST_RESOURCE_ERROR_NOT_FOUND) {
-    if (fatal)
-      GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
-          ("Style image \"%s\" not found; check the style-location property.",
-              loc), ("%s", err->message));
-    else
-      GST_ELEMENT_WARNING (filter, RESOURCE, NOT_FOUND,
-          ("Style image \"%s\" not found; keeping the previous style.", loc),
-          ("%s", err->message));
-  } else if (err->domain == GST_RESOURCE_ERROR) {
-    if (fatal)
-      GST_ELEMENT_ERROR (filter, RESOURCE, OPEN_READ,
-          ("Cannot read the style image \"%s\"; check the style-location "
-              "property and the file's permissions.", loc),
-          ("%s", err->message));
-    else
-      GST_ELEMENT_WARNING (filter, RESOURCE, OPEN_READ,
-          ("Cannot read the style image \"%s\"; keeping the previous style.",
-              loc), ("%s", err->message));
-  } else {
-    if (fatal)
-      GST_ELEMENT_ERROR (filter, STREAM, DECODE,
-          ("Cannot decode the style image \"%s\"; style-location must be an "
-              "image GStreamer can decode.", loc), ("%s", err->message));
-    else
-      GST_ELEMENT_WARNING (filter, STREAM, DECODE,
-          ("Cannot decode the style image \"%s\"; keeping the previous style.",
-              loc), ("%s", err->message));
-  }
+  fatal = fatal || filter->style == NULL;
+  POST_FAULT (filter, fatal, err->domain, err->code,
+      gst_style_filter_style_fault_text (err, loc, fatal),
+      g_strdup (err->message));
   g_clear_error (&err);
-  return filter->style != NULL && !fatal;
+  return !fatal;
 }
 
-/* Opens the Vulkan device if there is none or device changed. */
+/* The headline for a device selector that matched nothing usable. */
+static gchar *
+gst_style_filter_device_fault_text (const GstStyleFilterSettings * s,
+    gboolean fatal)
+{
+  const gchar *env = g_getenv ("STYLEFILTER_DEVICE");
+  const gchar *tail = fatal ? "" : " Keeping the previous device.";
+
+  if (s->device && s->device[0])
+    return g_strdup_printf ("No usable Vulkan device matches \"%s\"; check "
+        "the device property (an index or part of a name, empty = "
+        "automatic).%s", s->device, tail);
+  if (env && env[0])
+    return g_strdup_printf ("No usable Vulkan device matches \"%s\", the "
+        "STYLEFILTER_DEVICE environment variable; unset it or set it to an "
+        "index or part of a device name.%s", env, tail);
+  return g_strdup_printf ("No usable Vulkan device; install a Vulkan driver "
+      "(mesa-vulkan-drivers provides lavapipe) or set the device "
+      "property.%s", tail);
+}
+
+/* Opens the Vulkan device if there is none or device changed.  While
+ * playing, a device that cannot be opened is a warning and the previous
+ * one stays in use. */
 gboolean
 gst_style_filter_update_device (GstStyleFilter * filter,
     const GstStyleFilterSettings * s)
@@ -162,27 +195,23 @@ gst_style_filter_update_device (GstStyleFilter * filter,
   if (filter->dev && filter->dev_serial == s->device_serial)
     return TRUE;
 
+  dev = sf_device_new (s->device, &err);
+  if (dev == NULL) {
+    gboolean fatal = filter->dev == NULL;
+
+    /* the engine's message lists the devices */
+    POST_FAULT (filter, fatal, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT,
+        gst_style_filter_device_fault_text (s, fatal),
+        g_strdup (err->message));
+    g_clear_error (&err);
+    filter->dev_serial = s->device_serial;
+    return !fatal;
+  }
+
   gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   g_clear_pointer (&filter->dev, sf_device_free);
   filter->style_width = filter->style_height = 0;
-
-  dev = sf_device_new (s->device, &err);
-  if (dev == NULL) {
-    /* the engine's message lists the devices */
-    if (s->device && s->device[0])
-      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
-          ("No usable Vulkan device matches \"%s\"; check the device "
-              "property (an index or part of a name, empty = automatic).",
-              s->device), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
-          ("No usable Vulkan device; install a Vulkan driver "
-              "(mesa-vulkan-drivers provides lavapipe) or set the device "
-              "property."), ("%s", err->message));
-    g_clear_error (&err);
-    return FALSE;
-  }
   filter->dev = dev;
   filter->dev_serial = s->device_serial;
   /* the net must follow the device */
@@ -197,53 +226,77 @@ gst_style_filter_update_device (GstStyleFilter * filter,
   return TRUE;
 }
 
+/* The weights model-location (or the seed) names; on failure sets err in
+ * GST_RESOURCE_ERROR with the headline as its message and *debug. */
+static SfVggWeights *
+gst_style_filter_load_weights (const GstStyleFilterSettings * s,
+    gchar ** debug, GError ** err)
+{
+  const gchar *loc = s->model_location;
+  const gchar *hint = "check the model-location property (empty = the "
+      "embedded default network)";
+  GError *lerr = NULL;
+  SfVggWeights *w;
+
+  if (loc == NULL || loc[0] == '\0')
+    return sf_vgg_weights_new_default (s->seed);
+  if (g_file_test (loc, G_FILE_TEST_IS_DIR)) {
+    g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "Model file \"%s\" is a directory, not a safetensors file; %s.", loc,
+        hint);
+    *debug = g_strdup_printf ("%s is a directory", loc);
+    return NULL;
+  }
+  if (!g_file_test (loc, G_FILE_TEST_EXISTS)) {
+    g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+        "Model file \"%s\" not found; %s.", loc, hint);
+    *debug = g_strdup_printf ("no such file: %s", loc);
+    return NULL;
+  }
+  if ((w = sf_vgg_weights_load (loc, &lerr)))
+    return w;
+  if (lerr->domain == SF_MODEL_ERROR && lerr->code == SF_MODEL_ERROR_IO)
+    g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "Cannot read the model file \"%s\"; %s and the file's "
+        "permissions.", loc, hint);
+  else
+    g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Model file \"%s\" is not a valid VGG-19 safetensors file; %s.",
+        loc, hint);
+  *debug = g_strdup (lerr->message);
+  g_clear_error (&lerr);
+  return NULL;
+}
+
 /* Loads the weights and uploads the network if there is none or
- * model-location, pooling or seed changed. */
+ * model-location, pooling or seed changed.  While playing, a model that
+ * cannot be loaded is a warning and the previous network stays in use. */
 gboolean
 gst_style_filter_update_net (GstStyleFilter * filter,
     const GstStyleFilterSettings * s)
 {
   SfVggWeights *weights;
+  gchar *debug = NULL;
   GError *err = NULL;
   SfNet *net;
 
   if (filter->net && filter->net_serial == s->net_serial)
     return TRUE;
 
+  if (!(weights = gst_style_filter_load_weights (s, &debug, &err))) {
+    gboolean fatal = filter->net == NULL;
+
+    POST_FAULT (filter, fatal, err->domain, err->code,
+        fatal ? g_strdup (err->message) : g_strdup_printf ("%s Keeping the "
+            "previous network.", err->message), debug);
+    g_clear_error (&err);
+    filter->net_serial = s->net_serial;
+    return !fatal;
+  }
+
   gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   filter->style_width = filter->style_height = 0;
-
-  if (s->model_location == NULL || s->model_location[0] == '\0') {
-    GST_DEBUG_OBJECT (filter, "default network, seed %" G_GUINT64_FORMAT,
-        s->seed);
-    weights = sf_vgg_weights_new_default (s->seed);
-  } else if (!g_file_test (s->model_location, G_FILE_TEST_IS_REGULAR)) {
-    GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND,
-        ("Model file \"%s\" not found; check the model-location property "
-            "(empty = embedded default network).", s->model_location),
-        ("not a regular file: %s", s->model_location));
-    return FALSE;
-  } else {
-    weights = sf_vgg_weights_load (s->model_location, &err);
-    if (weights == NULL && err->domain == SF_MODEL_ERROR
-        && err->code == SF_MODEL_ERROR_IO) {
-      GST_ELEMENT_ERROR (filter, RESOURCE, OPEN_READ,
-          ("Cannot read the model file \"%s\"; check the model-location "
-              "property and the file's permissions.", s->model_location),
-          ("%s", err->message));
-      g_clear_error (&err);
-      return FALSE;
-    } else if (weights == NULL) {
-      GST_ELEMENT_ERROR (filter, RESOURCE, SETTINGS,
-          ("Model file \"%s\" is not a valid VGG-19 safetensors file; check "
-              "the model-location property (empty = embedded default "
-              "network).", s->model_location), ("%s", err->message));
-      g_clear_error (&err);
-      return FALSE;
-    }
-  }
-
   net = sf_net_new (filter->dev, weights,
       s->pooling == GST_STYLE_FILTER_POOLING_AVG ? SF_POOL_AVG : SF_POOL_MAX,
       &err);
@@ -275,8 +328,8 @@ gst_style_filter_update_stylizer (GstStyleFilter * filter,
   GError *err = NULL;
   gint pw, ph;
 
-  gst_style_filter_get_processing_size (s->processing_size, width, height,
-      &pw, &ph);
+  gst_style_filter_get_processing_size (s->processing_size, s->upscale,
+      width, height, &pw, &ph);
   if (filter->stylizer && sf_stylizer_get_width (filter->stylizer) == pw
       && sf_stylizer_get_height (filter->stylizer) == ph)
     return TRUE;
@@ -303,6 +356,7 @@ gst_style_filter_update_stylizer (GstStyleFilter * filter,
     g_clear_error (&err);
     return FALSE;
   }
+  sf_stylizer_set_cancel_flag (filter->stylizer, &filter->cancel);
   return TRUE;
 }
 
@@ -409,6 +463,7 @@ gst_style_filter_update_coarse (GstStyleFilter * filter,
     g_clear_error (&err);
     return;
   }
+  sf_stylizer_set_cancel_flag (filter->coarse, &filter->cancel);
   gst_style_filter_update_coarse_style (filter, s);
 }
 
@@ -418,15 +473,19 @@ gboolean
 gst_style_filter_update_engine (GstStyleFilter * filter,
     const GstStyleFilterSettings * s, gint width, gint height)
 {
-  if (!gst_style_filter_update_style_image (filter, s, FALSE))
+  /* one fault, one error: after it nothing is tried again until the
+   * element starts again (set_info is called again for every buffer of a
+   * failed negotiation) */
+  if (filter->errored)
     return FALSE;
-  if (!gst_style_filter_update_device (filter, s))
+  if (!gst_style_filter_update_style_image (filter, s, FALSE)
+      || !gst_style_filter_update_device (filter, s)
+      || !gst_style_filter_update_net (filter, s)
+      || !gst_style_filter_update_stylizer (filter, s, width, height)
+      || !gst_style_filter_update_style (filter, s)) {
+    filter->errored = TRUE;
     return FALSE;
-  if (!gst_style_filter_update_net (filter, s))
-    return FALSE;
-  if (!gst_style_filter_update_stylizer (filter, s, width, height)
-      || !gst_style_filter_update_style (filter, s))
-    return FALSE;
+  }
   gst_style_filter_update_coarse (filter, s);
   return TRUE;
 }

@@ -17,6 +17,8 @@
 #include "config.h"
 #endif
 
+#include <math.h>
+
 #include "gststylefilter.h"
 #include "sf-pyramid.h"
 
@@ -76,6 +78,29 @@ gst_style_filter_update_latency (GstStyleFilter * filter, gdouble ms)
     gst_element_post_message (GST_ELEMENT (filter),
         gst_message_new_latency (GST_OBJECT (filter)));
   }
+}
+
+/* A frame whose loss is not finite (overflowing weights, a broken model):
+ * it shows the previous good result instead, and the first such frame of
+ * the element's life posts a warning. */
+static gboolean
+gst_style_filter_non_finite (GstStyleFilter * filter, SfFrameResult * res,
+    GError ** err)
+{
+  if (!filter->warned_non_finite) {
+    filter->warned_non_finite = TRUE;
+    GST_ELEMENT_WARNING (filter, STREAM, FAILED,
+        ("The loss is not finite (%g); showing the previous good result "
+            "instead. Check the weights and the model-location property.",
+            res->terms.total), ("frame %" G_GUINT64_FORMAT ": content %g "
+            "style %g temporal %g tv %g", filter->frame_count,
+            res->terms.content, res->terms.style, res->terms.temporal,
+            res->terms.tv));
+  }
+  GST_DEBUG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": non-finite loss, "
+      "reverted", filter->frame_count);
+  res->stop = "non-finite";
+  return sf_stylizer_revert_frame (filter->stylizer, err);
 }
 
 GstFlowReturn
@@ -160,6 +185,13 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
     params.learning_rate = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
         AUTO_LEARNING_RATE_ADAM : AUTO_LEARNING_RATE_LBFGS;
 
+  /* draining: the warm start goes out as it is */
+  if (g_atomic_int_get (&filter->cancel) & GST_STYLE_FILTER_CANCEL_DRAIN) {
+    res.stop = "drain";
+    coarse_iterations = 0;
+    goto render;
+  }
+
   /* a frame that starts afresh, with coarse-to-fine: 2 N iterations at
    * half size then N / 2 at full size for N first-iterations (about the
    * cost of N at full size: README) */
@@ -167,7 +199,7 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   if (coarse_iterations > 0
       && !sf_stylizer_optimize_coarse_to_fine (filter->stylizer,
           filter->coarse, &params, coarse_iterations, 0, NULL, NULL, &err))
-    goto engine_error;
+    goto optimize_error;
   /* the optimiser's memory goes on from the previous frame of the
    * sequence (reset_sequence and a new style or stylizer forget it) */
   deadline_us = s.max_frame_time > 0
@@ -175,7 +207,12 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   if (!sf_stylizer_optimize_frame (filter->stylizer, &params,
           coarse_iterations > 0 ? MAX (iterations / 2, 1) : iterations,
           deadline_us, &res, &err))
+    goto optimize_error;
+  if (!isfinite (res.terms.total)
+      && !gst_style_filter_non_finite (filter, &res, &err))
     goto engine_error;
+
+render:
 
   if (!sf_stylizer_end_frame (filter->stylizer,
           GST_VIDEO_FRAME_PLANE_DATA (out_frame, 0),
@@ -213,8 +250,24 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   gst_style_filter_settings_clear (&s);
   return GST_FLOW_OK;
 
+optimize_error:
+  /* cancelled: dropped when flushing or stopping, sent as it is when
+   * draining (the image holds the last accepted iterate) */
+  if (g_error_matches (err, SF_ERROR, SF_ERROR_CANCELLED)) {
+    GST_DEBUG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %s",
+        filter->frame_count, err->message);
+    g_clear_error (&err);
+    if (g_atomic_int_get (&filter->cancel) & GST_STYLE_FILTER_CANCEL_FLUSHING) {
+      gst_style_filter_settings_clear (&s);
+      return GST_FLOW_FLUSHING;
+    }
+    res.stop = "cancelled";
+    goto render;
+  }
+  /* fall through */
 engine_error:
   {
+    filter->errored = TRUE;
     if (g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
       GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
           ("Out of memory on the Vulkan device \"%s\"; lower the "

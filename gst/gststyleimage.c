@@ -384,3 +384,10 @@ gst_style_image_resample (const GstStyleImage * image, gint width,
   g_free (tmp);
   return out;
 }
+
+/* TEMPORARY stub until the embedded default style lands */
+GstStyleImage *
+gst_style_image_load_default (GError ** error)
+{
+  return gst_style_image_load (NULL, error);
+}

@@ -30,6 +30,7 @@ typedef struct
  * directory, or not readable) or GST_STREAM_ERROR_DECODE (anything that
  * is not a decodable image), with the details in the message. */
 GstStyleImage *gst_style_image_load (const gchar * location, GError ** error);
+GstStyleImage *gst_style_image_load_default (GError ** error);
 
 void gst_style_image_free (GstStyleImage * image);
 

@@ -2,8 +2,8 @@
  * and out (at the processing size the resampling is the identity, so the
  * bytes come back exactly), resampling to and from other sizes against a
  * plain-C box/bilinear expectation on a flat and a gradient frame, the
- * scene-change measure and sequence resets, warm starts, and
- * preserve-colors. */
+ * scene-change measure and sequence resets, warm starts, preserve-colors,
+ * and cancelling an optimisation from another thread. */
 #include "engine-test-util.h"
 #include "stylizer.h"
 
@@ -299,6 +299,106 @@ test_no_drift (void)
   sf_stylizer_free (st);
 }
 
+/* Cancellation: another thread raises the flag in the middle of a long
+ * optimisation; the call returns SF_ERROR_CANCELLED within about one
+ * loss evaluation of the flag (measured here, bound 2 evaluations + 50 ms),
+ * the image is a finite picture in [0, 1] that moved from the start, and
+ * with the flag lowered the stylizer optimises again. */
+typedef struct
+{
+  gint *flag;
+  gulong delay_us;
+  gint64 raised_us;
+} CancelCtx;
+
+static gpointer
+raise_later (gpointer data)
+{
+  CancelCtx *c = data;
+
+  g_usleep (c->delay_us);
+  c->raised_us = g_get_monotonic_time ();
+  g_atomic_int_set (c->flag, 1);
+  return NULL;
+}
+
+static void
+test_cancel (void)
+{
+  GError *err = NULL;
+  const int w = 32, h = 24;
+  SfStylizer *st = new_stylizer (w, h);
+  float *img = g_new (float, 3 * w * h), *img0 = g_new (float, 3 * w * h);
+  gint flag = 0;
+  CancelCtx c = { &flag, 0, 0 };
+  SfFrameResult res;
+  SfLossTerms t;
+  SfParams p;
+
+  test_fill (img, 3 * w * h, 9, 0, 1);
+  g_assert_true (sf_stylizer_set_style (st, img, w, h, &err));
+  test_fill (img0, 3 * w * h, 4, 0, 1);
+  g_assert_true (sf_stylizer_set_content (st, img0, &err));
+  g_assert_true (sf_stylizer_set_image (st, img0, &err));
+  sf_params_init (&p);
+  sf_stylizer_set_cancel_flag (st, &flag);
+
+  /* one evaluation's time, measured on this device (after a first one
+   * that warms the pipelines up) */
+  g_assert_true (sf_stylizer_evaluate (st, &p, &t, NULL, &err));
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_true (sf_stylizer_evaluate (st, &p, &t, NULL, &err));
+  gint64 eval_us = g_get_monotonic_time () - t0;
+
+  for (int mode = 0; mode < 2; mode++) {
+    flag = 0;
+    c.delay_us = 3 * eval_us + 20000;
+    GThread *th = g_thread_new ("cancel", raise_later, &c);
+    gboolean ok = mode == 0
+        ? sf_stylizer_optimize (st, &p, 5000, NULL, NULL, NULL, NULL, &err)
+        : sf_stylizer_optimize_frame (st, &p, 5000, 0, &res, &err);
+    gint64 late_us = g_get_monotonic_time () - c.raised_us;
+    g_thread_join (th);
+    g_test_message ("%s: returned %.1f ms after the flag, one evaluation "
+        "%.1f ms", mode == 0 ? "optimize" : "optimize_frame",
+        late_us / 1000.0, eval_us / 1000.0);
+    g_assert_false (ok);
+    g_assert_error (err, SF_ERROR, SF_ERROR_CANCELLED);
+    g_clear_error (&err);
+    g_assert_cmpint (late_us, <, 2 * eval_us + 50000);
+    g_assert_cmpint (sf_stylizer_get_history (st), ==, 0);
+  }
+
+  /* the image is a picture, and it moved */
+  g_assert_true (sf_stylizer_get_image (st, img, &err));
+  double moved = 0;
+  for (int i = 0; i < 3 * w * h; i++) {
+    g_assert_true (isfinite (img[i]) && img[i] >= 0 && img[i] <= 1);
+    moved += fabs (img[i] - img0[i]);
+  }
+  g_assert_cmpfloat (moved / (3 * w * h), >, 1e-4);
+
+  /* lowered: works again; raised before the call: not one evaluation */
+  flag = 0;
+  int done = 0;
+  g_assert_true (sf_stylizer_optimize (st, &p, 2, NULL, NULL, NULL, &done,
+          &err));
+  g_assert_no_error (err);
+  g_assert_cmpint (done, >=, 1);
+  flag = 1;
+  g_assert_false (sf_stylizer_optimize (st, &p, 2, NULL, NULL, NULL, NULL,
+          &err));
+  g_assert_error (err, SF_ERROR, SF_ERROR_CANCELLED);
+  g_clear_error (&err);
+  sf_stylizer_set_cancel_flag (st, NULL);
+  g_assert_true (sf_stylizer_optimize (st, &p, 1, NULL, NULL, NULL, NULL,
+          &err));
+  g_assert_no_error (err);
+  g_free (img);
+  g_free (img0);
+  sf_stylizer_free (st);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -314,6 +414,7 @@ main (int argc, char **argv)
   g_test_add_func ("/frames/warm-start", test_warm_start);
   g_test_add_func ("/frames/preserve-colors", test_preserve_colors);
   g_test_add_func ("/frames/no-drift", test_no_drift);
+  g_test_add_func ("/frames/cancel", test_cancel);
   int r = g_test_run ();
   sf_net_free (net);
   sf_vgg_weights_free (wts);
