@@ -34,7 +34,27 @@
  * the loss evaluations made), stop-reason (string: iterations, converged
  * or deadline), history (gint, optimiser memory carried in from earlier
  * frames), total-loss, content-loss, style-loss, temporal-loss, tv-loss
- * (gdouble), milliseconds (gdouble) and scene-cut (gboolean).
+ * (gdouble), milliseconds (gdouble), processing-width and
+ * processing-height (gint, the optimised size) and scene-cut (gboolean).
+ * stop-reason is also "cancelled" (the drain property stopped the frame),
+ * "drain" (sent as its warm start) or "non-finite" (the loss was not
+ * finite: the previous good result was sent).
+ *
+ * The frame in progress stops at its next loss evaluation on a flush
+ * (a flushing seek), on a state change down to READY, and when the drain
+ * property is set: after a flush or state change it is dropped; with
+ * drain it goes out as it is, and the frames after it go out as their
+ * warm start.  An application that finishes a file on Ctrl-C sets drain
+ * and sends EOS (examples/stylize-video.py).
+ *
+ * Without style-location the element paints in a built-in style (The
+ * Scream, embedded) and posts an INFO message saying so.  Interlaced
+ * video is refused at negotiation: put deinterlace in front.
+ *
+ * Each fault posts one ERROR, naming its cause and the property to fix.
+ * While playing, a style-location, model-location or device that cannot
+ * be used posts a WARNING naming the property, and the one in force
+ * stays.
  *
  * The optimiser's memory (L-BFGS curvature pairs, Adam moments) carries
  * over from frame to frame and is dropped where the sequence restarts

@@ -105,7 +105,7 @@ gst_style_filter_style_fault_text (const GError * err, const gchar * loc,
     gboolean fatal)
 {
   const gchar *tail = fatal ? "check the style-location property" :
-      "keeping the previous style";
+      "style-location ignored, keeping the previous style";
 
   if (err->domain == GST_RESOURCE_ERROR
       && err->code == GST_RESOURCE_ERROR_NOT_FOUND)

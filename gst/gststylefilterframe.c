@@ -242,6 +242,10 @@ render:
           "temporal-loss", G_TYPE_DOUBLE, res.terms.temporal,
           "tv-loss", G_TYPE_DOUBLE, res.terms.tv,
           "milliseconds", G_TYPE_DOUBLE, ms,
+          "processing-width", G_TYPE_INT,
+          sf_stylizer_get_width (filter->stylizer),
+          "processing-height", G_TYPE_INT,
+          sf_stylizer_get_height (filter->stylizer),
           "scene-cut", G_TYPE_BOOLEAN, scene_cut, NULL));
   gst_element_post_message (GST_ELEMENT (filter), msg);
   filter->frame_count++;
