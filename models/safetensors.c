@@ -12,8 +12,9 @@
  *     END - BEGIN, and data_offsets that, sorted, tile the data buffer
  *     exactly: no gap, no overlap, nothing past the end, nothing trailing.
  * Only then does it look for the thirteen VGG-19 convolutions (torchvision
- * key names), check their shapes and dtypes (F32, F16, BF16) and convert
- * them to float with byte copies, since the data need not be aligned.
+ * key names), check their shapes and dtypes (F32, F16, BF16), convert
+ * them to float with byte copies, since the data need not be aligned, and
+ * refuse any NaN or Inf among the converted values.
  * Extra tensors (the rest of VGG-19, a classifier) are checked for layout
  * and otherwise ignored.
  *
@@ -28,9 +29,15 @@
 #include "sf-weights.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The NaN / Inf check needs real IEEE semantics. */
+#if defined (__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+#error "safetensors.c must not be built with -ffinite-math-only (-ffast-math)"
+#endif
 
 #define ST_MAX_HEADER G_GUINT64_CONSTANT (100000000)
 /* A safetensors header nests root object -> tensor object -> array; the
@@ -768,6 +775,33 @@ st_find_tensor (GHashTable * by_name, const char *name,
   return e;
 }
 
+/* Every value finite: a NaN or Inf weight would poison every feature map
+ * downstream (and the loss with them), so refuse the file instead. */
+static gboolean
+st_check_finite (const char *name, const float *v, gsize n, GError ** error)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++) {
+    if (G_LIKELY (isfinite (v[i])))
+      continue;
+    return st_fail (error, SF_MODEL_ERROR_VALUE, name,
+        "holds %s at element %" G_GSIZE_FORMAT " (of %" G_GSIZE_FORMAT ")",
+        isnan (v[i]) ? "NaN" : v[i] > 0 ? "+Inf" : "-Inf", i, n);
+  }
+  return TRUE;
+}
+
+/* Converts the tensor e (n elements, checked by st_find_tensor) to float
+ * and checks the result, so F16 and BF16 infinities and NaNs count too. */
+static gboolean
+st_convert_checked (const StEntry * e, const guint8 * data, float *dst,
+    gsize n, GError ** error)
+{
+  st_convert (e->dtype, data + e->begin, dst, n);
+  return st_check_finite (e->name, dst, n, error);
+}
+
 /* Finds and checks the 26 VGG-19 tensors, then converts them. */
 static SfVggWeights *
 st_extract_vgg (StEntry * entries, guint count, const guint8 * data,
@@ -799,10 +833,13 @@ st_extract_vgg (StEntry * entries, guint count, const guint8 * data,
   for (i = 0; i < SF_VGG_NUM_CONVS; i++) {
     SfConvWeights *c = &w->conv[i];
 
-    st_convert (found[i][0]->dtype, data + found[i][0]->begin, c->weight,
-        (gsize) c->cout * c->cin * 9);
-    st_convert (found[i][1]->dtype, data + found[i][1]->begin, c->bias,
-        (gsize) c->cout);
+    if (!st_convert_checked (found[i][0], data, c->weight,
+            (gsize) c->cout * c->cin * 9, error)
+        || !st_convert_checked (found[i][1], data, c->bias,
+            (gsize) c->cout, error)) {
+      sf_vgg_weights_free (w);
+      return NULL;
+    }
   }
   return w;
 }
