@@ -1,4 +1,4 @@
-/* safetensors.c - reads and writes VGG-19 weights as safetensors files.
+/* safetensors.c - reads VGG-19 weights from safetensors files.
  *
  * The reader is the one place where the plugin takes bytes from a file the
  * user names, so it checks everything the reference parser checks before it
@@ -12,8 +12,9 @@
  *     END - BEGIN, and data_offsets that, sorted, tile the data buffer
  *     exactly: no gap, no overlap, nothing past the end, nothing trailing.
  * Only then does it look for the thirteen VGG-19 convolutions (torchvision
- * key names), check their shapes and dtypes (F32, F16, BF16) and convert
- * them to float with byte copies, since the data need not be aligned.
+ * key names), check their shapes and dtypes (F32, F16, BF16), convert
+ * them to float with byte copies, since the data need not be aligned, and
+ * refuse any NaN or Inf among the converted values.
  * Extra tensors (the rest of VGG-19, a classifier) are checked for layout
  * and otherwise ignored.
  *
@@ -23,16 +24,20 @@
  * the nesting depth), and the parser's object-member signal catches
  * duplicate keys after json-glib has decoded escapes.
  *
- * The writer emits F32 with keys sorted by name, a header padded with
- * spaces so the data starts at a multiple of 8, the same bytes for the same
- * weights, and replaces the file atomically.
+ * The writer is in safetensors-write.c.
  */
 #include "sf-weights.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The NaN / Inf check needs real IEEE semantics. */
+#if defined (__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+#error "safetensors.c must not be built with -ffinite-math-only (-ffast-math)"
+#endif
 
 #define ST_MAX_HEADER G_GUINT64_CONSTANT (100000000)
 /* A safetensors header nests root object -> tensor object -> array; the
@@ -770,6 +775,33 @@ st_find_tensor (GHashTable * by_name, const char *name,
   return e;
 }
 
+/* Every value finite: a NaN or Inf weight would poison every feature map
+ * downstream (and the loss with them), so refuse the file instead. */
+static gboolean
+st_check_finite (const char *name, const float *v, gsize n, GError ** error)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++) {
+    if (G_LIKELY (isfinite (v[i])))
+      continue;
+    return st_fail (error, SF_MODEL_ERROR_VALUE, name,
+        "holds %s at element %" G_GSIZE_FORMAT " (of %" G_GSIZE_FORMAT ")",
+        isnan (v[i]) ? "NaN" : v[i] > 0 ? "+Inf" : "-Inf", i, n);
+  }
+  return TRUE;
+}
+
+/* Converts the tensor e (n elements, checked by st_find_tensor) to float
+ * and checks the result, so F16 and BF16 infinities and NaNs count too. */
+static gboolean
+st_convert_checked (const StEntry * e, const guint8 * data, float *dst,
+    gsize n, GError ** error)
+{
+  st_convert (e->dtype, data + e->begin, dst, n);
+  return st_check_finite (e->name, dst, n, error);
+}
+
 /* Finds and checks the 26 VGG-19 tensors, then converts them. */
 static SfVggWeights *
 st_extract_vgg (StEntry * entries, guint count, const guint8 * data,
@@ -801,10 +833,13 @@ st_extract_vgg (StEntry * entries, guint count, const guint8 * data,
   for (i = 0; i < SF_VGG_NUM_CONVS; i++) {
     SfConvWeights *c = &w->conv[i];
 
-    st_convert (found[i][0]->dtype, data + found[i][0]->begin, c->weight,
-        (gsize) c->cout * c->cin * 9);
-    st_convert (found[i][1]->dtype, data + found[i][1]->begin, c->bias,
-        (gsize) c->cout);
+    if (!st_convert_checked (found[i][0], data, c->weight,
+            (gsize) c->cout * c->cin * 9, error)
+        || !st_convert_checked (found[i][1], data, c->bias,
+            (gsize) c->cout, error)) {
+      sf_vgg_weights_free (w);
+      return NULL;
+    }
   }
   return w;
 }
@@ -871,152 +906,4 @@ sf_vgg_weights_load (const char *path, GError ** error)
   if (w == NULL)
     g_prefix_error (error, "model '%s': ", path);
   return w;
-}
-
-/* --- saving -------------------------------------------------------------- */
-
-typedef struct
-{
-  char name[32];
-  int conv;
-  gboolean is_weight;
-} StOut;
-
-static int
-st_out_cmp (const void *a, const void *b)
-{
-  return strcmp (((const StOut *) a)->name, ((const StOut *) b)->name);
-}
-
-/* The 26 tensors in the order of their names. */
-static void
-st_out_list (StOut out[2 * SF_VGG_NUM_CONVS])
-{
-  int i;
-
-  for (i = 0; i < SF_VGG_NUM_CONVS; i++) {
-    g_snprintf (out[2 * i].name, sizeof out[0].name, "features.%d.weight",
-        sf_vgg_conv_index (i));
-    out[2 * i].conv = i;
-    out[2 * i].is_weight = TRUE;
-    g_snprintf (out[2 * i + 1].name, sizeof out[0].name, "features.%d.bias",
-        sf_vgg_conv_index (i));
-    out[2 * i + 1].conv = i;
-    out[2 * i + 1].is_weight = FALSE;
-  }
-  qsort (out, 2 * SF_VGG_NUM_CONVS, sizeof (StOut), st_out_cmp);
-}
-
-static gsize
-st_out_numel (const StOut * o)
-{
-  gsize cout = sf_vgg_conv_cout (o->conv), cin = sf_vgg_conv_cin (o->conv);
-
-  return o->is_weight ? cout * cin * 9 : cout;
-}
-
-/* Compact JSON header, padded with spaces so 8 + N is a multiple of 8. */
-static GString *
-st_build_header (const StOut * out, gsize * data_len)
-{
-  GString *h = g_string_new ("{\"__metadata__\":{\"format\":\"pt\"}");
-  gsize off = 0;
-  int i;
-
-  for (i = 0; i < 2 * SF_VGG_NUM_CONVS; i++) {
-    const StOut *o = &out[i];
-    gsize bytes = st_out_numel (o) * 4;
-
-    g_string_append_printf (h, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d",
-        o->name, sf_vgg_conv_cout (o->conv));
-    if (o->is_weight)
-      g_string_append_printf (h, ",%d,3,3", sf_vgg_conv_cin (o->conv));
-    g_string_append_printf (h, "],\"data_offsets\":[%" G_GSIZE_FORMAT
-        ",%" G_GSIZE_FORMAT "]}", off, off + bytes);
-    off += bytes;
-  }
-  g_string_append_c (h, '}');
-  while ((8 + h->len) % 8 != 0)
-    g_string_append_c (h, ' ');
-  *data_len = off;
-  return h;
-}
-
-static void
-st_put_floats (guint8 * dst, const float *src, gsize n)
-{
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  memcpy (dst, src, n * sizeof (float));
-#else
-  gsize i;
-
-  for (i = 0; i < n; i++) {
-    guint32 b;
-
-    memcpy (&b, &src[i], 4);
-    b = GUINT32_TO_LE (b);
-    memcpy (dst + 4 * i, &b, 4);
-  }
-#endif
-}
-
-static gboolean
-st_check_save_shapes (const SfVggWeights * w, GError ** error)
-{
-  int i;
-
-  for (i = 0; i < SF_VGG_NUM_CONVS; i++) {
-    const SfConvWeights *c = &w->conv[i];
-
-    if (c->cin != sf_vgg_conv_cin (i) || c->cout != sf_vgg_conv_cout (i)
-        || c->weight == NULL || c->bias == NULL) {
-      g_set_error (error, SF_MODEL_ERROR, SF_MODEL_ERROR_SHAPE,
-          "conv %d is not VGG-19's %d -> %d convolution", i,
-          sf_vgg_conv_cin (i), sf_vgg_conv_cout (i));
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
-gboolean
-sf_vgg_weights_save (const SfVggWeights * w, const char *path,
-    GError ** error)
-{
-  StOut out[2 * SF_VGG_NUM_CONVS];
-  g_autoptr (GString) header = NULL;
-  g_autofree guint8 *buf = NULL;
-  g_autoptr (GError) err = NULL;
-  gsize data_len, total, pos;
-  guint64 n_le;
-  int i;
-
-  g_return_val_if_fail (w != NULL && path != NULL, FALSE);
-  if (!st_check_save_shapes (w, error))
-    return FALSE;
-
-  st_out_list (out);
-  header = st_build_header (out, &data_len);
-  total = 8 + header->len + data_len;   /* about 52 MB: no overflow */
-  buf = g_malloc (total);
-
-  n_le = GUINT64_TO_LE ((guint64) header->len);
-  memcpy (buf, &n_le, 8);
-  memcpy (buf + 8, header->str, header->len);
-  pos = 8 + header->len;
-  for (i = 0; i < 2 * SF_VGG_NUM_CONVS; i++) {
-    const SfConvWeights *c = &w->conv[out[i].conv];
-    gsize n = st_out_numel (&out[i]);
-
-    st_put_floats (buf + pos, out[i].is_weight ? c->weight : c->bias, n);
-    pos += n * 4;
-  }
-
-  if (!g_file_set_contents_full (path, (const gchar *) buf, total,
-          G_FILE_SET_CONTENTS_CONSISTENT, 0666, &err)) {
-    g_set_error (error, SF_MODEL_ERROR, SF_MODEL_ERROR_IO,
-        "cannot write model '%s': %s", path, err->message);
-    return FALSE;
-  }
-  return TRUE;
 }

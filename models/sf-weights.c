@@ -16,7 +16,8 @@
  * below, since a compiler may otherwise contract a * b + c on machines that
  * have FMA (aarch64, x86-64 with -march=native) and change the bits.
  *
- * The safetensors reader and writer are in safetensors.c.
+ * The safetensors reader is in safetensors.c, the writer in
+ * safetensors-write.c.
  */
 #include "sf-weights.h"
 

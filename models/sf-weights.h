@@ -32,6 +32,7 @@ typedef enum
   SF_MODEL_ERROR_SHAPE,         /* tensor present with the wrong VGG-19 shape */
   SF_MODEL_ERROR_MISSING,       /* a needed VGG-19 tensor is absent */
   SF_MODEL_ERROR_DUPLICATE,     /* same tensor name twice */
+  SF_MODEL_ERROR_VALUE,         /* NaN or Inf in a VGG-19 tensor */
 } SfModelError;
 
 GQuark sf_model_error_quark (void);

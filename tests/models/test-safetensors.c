@@ -3,12 +3,13 @@
  * Files are built in memory: small ones for every rule of the format (each
  * must fail with its own error code, or pass the format and then miss the
  * VGG-19 tensors), whole VGG-19 files for the model layer (F32, F16, BF16,
- * unaligned data, wrong model, extra tensors), and real files in a
- * temporary directory for saving, loading by path and the PyTorch peer's
- * reader.
+ * unaligned data, wrong model, extra tensors, NaN and Inf values, finite
+ * extremes), and real files in a temporary directory for saving, loading
+ * by path and the PyTorch peer's reader.
  */
 #include "sf-weights.h"
 
+#include <float.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -323,14 +324,33 @@ typedef struct
   gboolean gap;                 /* leave 4 unused bytes before the extras */
   guint lead;
   guint misalign;
+  const char *poke;             /* in this tensor, element poke_at ... */
+  gsize poke_at;
+  guint32 poke_bits;            /* ... gets these bits (low 16 in F16, BF16) */
 } VggOpts;
 
 /* The 16-bit pattern of element k of tensor t in F16 and BF16 files: every
- * pattern appears (features.10.weight alone has 294,912 elements). */
+ * finite pattern appears (features.10.weight alone has 294,912 elements).
+ * The loader refuses infinities and NaNs (exponent all ones), so those
+ * patterns lose the top bit of their exponent and become finite ones. */
 static guint16
-pattern16 (int t, gsize k)
+pattern16 (int t, gsize k, gboolean bf16)
 {
-  return (guint16) (k + (gsize) t * 4099);
+  guint16 h = (guint16) (k + (gsize) t * 4099);
+  guint16 ex = bf16 ? 0x7f80 : 0x7c00;
+
+  return (h & ex) == ex ? h ^ 0x4000 : h;
+}
+
+/* Overwrites element k (of elsize bytes) of the tensor that begins at
+ * begin with the low bytes of bits, little-endian. */
+static void
+poke_element (Builder * b, gsize begin, gsize elsize, gsize k, guint32 bits)
+{
+  guint8 le[4] = { bits, bits >> 8, bits >> 16, bits >> 24 };
+
+  g_assert_cmpuint (begin + (k + 1) * elsize, <=, b->data->len);
+  memcpy (b->data->data + begin + k * elsize, le, elsize);
 }
 
 static void
@@ -341,6 +361,8 @@ add_vgg_tensor (Builder * b, const SfVggWeights * w, int i, gboolean weight,
   guint64 shape[4] = { c->cout, c->cin, 3, 3 };
   guint rank = weight ? 4 : 1;
   gsize numel = weight ? (gsize) c->cout * c->cin * 9 : (gsize) c->cout, k;
+  gsize begin = b->data->len;
+  gboolean bf16 = strcmp (o->dtype, "BF16") == 0;
   char name[64];
 
   g_snprintf (name, sizeof name, "features.%d.%s", c->index,
@@ -359,9 +381,12 @@ add_vgg_tensor (Builder * b, const SfVggWeights * w, int i, gboolean weight,
     g_autofree guint16 *bits = g_new (guint16, numel);
 
     for (k = 0; k < numel; k++)
-      bits[k] = GUINT16_TO_LE (pattern16 (2 * i + !weight, k));
+      bits[k] = GUINT16_TO_LE (pattern16 (2 * i + !weight, k, bf16));
     builder_add (b, name, o->dtype, shape, rank, 2, bits);
   }
+  if (o->poke && strcmp (o->poke, name) == 0)
+    poke_element (b, begin, strcmp (o->dtype, "F32") == 0 ? 4 : 2,
+        o->poke_at, o->poke_bits);
 }
 
 static void
@@ -526,7 +551,7 @@ check_16bit_file (const SfVggWeights * v, gboolean bf16)
       gsize n = k == 0 ? (gsize) c->cout * c->cin * 9 : (gsize) c->cout;
 
       for (j = 0; j < n; j++) {
-        guint16 h = pattern16 (2 * i + k, j);
+        guint16 h = pattern16 (2 * i + k, j, bf16);
 
         if (bf16)
           g_assert_cmphex (float_bits (got[j]), ==, (guint32) h << 16);
@@ -616,6 +641,116 @@ test_vgg_extras (void)
   g_autofree guint8 *f = build_vgg (w, &o, &len);
   g_autoptr (SfVggWeights) v = load_ok (f, len);
 
+  assert_same_weights (w, v);
+}
+
+/* --- values ------------------------------------------------------------- */
+
+/* One NaN or infinity in one of the 26 tensors: the file is refused with
+ * VALUE, and the message names the tensor, the value and the element. */
+typedef struct
+{
+  const char *name;
+  const char *dtype;
+  const char *tensor;
+  gsize at;
+  gsize numel;                  /* of the tensor */
+  guint32 bits;                 /* F32 bits, or F16 / BF16 in the low 16 */
+  const char *what;
+} BadValue;
+
+static const BadValue bad_values[] = {
+  {"f32-nan-weight", "F32", "features.10.weight", 1234, 294912, 0x7fc00000,
+      "NaN"},
+  {"f32-inf-bias", "F32", "features.28.bias", 511, 512, 0x7f800000, "+Inf"},
+  {"f32-minus-inf", "F32", "features.0.weight", 0, 1728, 0xff800000,
+      "-Inf"},
+  {"f32-negative-nan", "F32", "features.5.bias", 7, 128, 0xffffffff, "NaN"},
+  {"f32-signalling-nan", "F32", "features.21.weight", 2359295, 2359296,
+      0x7f800001, "NaN"},
+  {"f16-nan", "F16", "features.7.weight", 4321, 147456, 0x7e00, "NaN"},
+  {"f16-minus-inf", "F16", "features.12.bias", 0, 256, 0xfc00, "-Inf"},
+  {"bf16-nan", "BF16", "features.2.bias", 63, 64, 0x7fc0, "NaN"},
+  {"bf16-inf", "BF16", "features.16.weight", 100000, 589824, 0x7f80,
+      "+Inf"},
+};
+
+static void
+test_vgg_bad_value (gconstpointer p)
+{
+  const BadValue *c = p;
+  g_autoptr (SfVggWeights) w = sf_vgg_weights_new_default (7);
+  VggOpts o = {.dtype = c->dtype,.misalign = 1,.poke = c->tensor,
+    .poke_at = c->at,.poke_bits = c->bits
+  };
+  g_autofree char *quoted = g_strdup_printf ("'%s'", c->tensor);
+  g_autofree char *where = g_strdup_printf ("%s at element %" G_GSIZE_FORMAT
+      " (of %" G_GSIZE_FORMAT ")", c->what, c->at, c->numel);
+  const char *const words[] = { quoted, where, NULL };
+  gsize len;
+  g_autofree guint8 *f = build_vgg (w, &o, &len);
+
+  expect_named_error (f, len, SF_MODEL_ERROR_VALUE, words);
+}
+
+/* Several bad values: the first tensor in network order (weight before
+ * bias) and its first bad element are named. */
+static void
+test_vgg_first_bad_value (void)
+{
+  g_autoptr (SfVggWeights) w = sf_vgg_weights_new_default (8);
+  VggOpts o = {.dtype = "F32" };
+  static const char *const words[] = { "'features.10.weight'",
+    "NaN at element 10 (of 294912)", NULL
+  };
+  gsize len;
+  g_autofree guint8 *f = NULL;
+
+  w->conv[4].weight[20] = INFINITY;
+  w->conv[4].weight[10] = NAN;
+  w->conv[4].bias[0] = NAN;
+  w->conv[9].weight[0] = -INFINITY;
+  f = build_vgg (w, &o, &len);
+  expect_named_error (f, len, SF_MODEL_ERROR_VALUE, words);
+}
+
+static float
+float_from_bits (guint32 b)
+{
+  float f;
+
+  memcpy (&f, &b, 4);
+  return f;
+}
+
+/* Finite extremes still load, bit for bit: the largest floats, the
+ * smallest normal, denormals, negative zero.  (The F16 and BF16 tests
+ * above cover those dtypes' largest values and subnormals.) */
+static void
+test_vgg_extreme_values (void)
+{
+  g_autoptr (SfVggWeights) w = sf_vgg_weights_new_default (9);
+  static const guint32 extremes[] = {
+    0x7f7fffff, 0xff7fffff,     /* +-FLT_MAX */
+    0x00800000, 0x80800000,     /* +-FLT_MIN */
+    0x00000001, 0x80000001,     /* +-FLT_TRUE_MIN */
+    0x007fffff, 0x807fffff,     /* largest denormals */
+    0x80000000,                 /* -0 */
+  };
+  VggOpts o = {.dtype = "F32",.misalign = 3 };
+  gsize i, len;
+  g_autofree guint8 *f = NULL;
+  g_autoptr (SfVggWeights) v = NULL;
+
+  g_assert_cmpfloat (float_from_bits (extremes[0]), ==, FLT_MAX);
+  g_assert_cmpfloat (float_from_bits (extremes[4]), ==, FLT_TRUE_MIN);
+  for (i = 0; i < G_N_ELEMENTS (extremes); i++) {
+    w->conv[0].weight[i] = float_from_bits (extremes[i]);
+    w->conv[12].bias[511 - i] = float_from_bits (extremes[i]);
+    w->conv[6].weight[1000 + i] = float_from_bits (extremes[i]);
+  }
+  f = build_vgg (w, &o, &len);
+  v = load_ok (f, len);
   assert_same_weights (w, v);
 }
 
@@ -840,6 +975,14 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/vgg/bf16", test_vgg_bf16);
   g_test_add_func ("/safetensors/vgg/wrong-model", test_vgg_wrong_model);
   g_test_add_func ("/safetensors/vgg/extras", test_vgg_extras);
+  for (i = 0; i < G_N_ELEMENTS (bad_values); i++) {
+    g_autofree char *name = g_strdup_printf ("/safetensors/value/%s",
+        bad_values[i].name);
+
+    g_test_add_data_func (name, &bad_values[i], test_vgg_bad_value);
+  }
+  g_test_add_func ("/safetensors/value/first-bad", test_vgg_first_bad_value);
+  g_test_add_func ("/safetensors/value/extremes", test_vgg_extreme_values);
   g_test_add_func ("/safetensors/save/round-trip", test_save_round_trip);
   g_test_add_func ("/safetensors/save/io-errors", test_io_errors);
   g_test_add_func ("/safetensors/save/peer-reader", test_peer_reader);
