@@ -197,7 +197,7 @@ GST_END_TEST;
 static void
 set_huge (GstElement * sf, gpointer data)
 {
-  g_object_set (sf, "processing-size", 16384, NULL);
+  g_object_set (sf, "processing-size", 16384, "upscale", TRUE, NULL);
 }
 
 /* Found when the caps (and so the processing size) are known, during the
