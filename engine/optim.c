@@ -1004,71 +1004,6 @@ sf_lbfgs_minimize_warm (const SfVecOps * ops, gpointer ctx, SfVec * x,
 /* ------------------------------------------------------------------------ */
 /* Adam                                                                      */
 
-/* Steps 1..iterations: f and g at x, then the bias-corrected Adam update
- * (torch's loss = closure (); optimizer.step ()).  The callback gets step t
- * and the loss evaluated at its start, as the PyTorch loop would print. */
-static gboolean
-adam_run (const SfVecOps * ops, gpointer ctx, SfVec * x, SfVec * g,
-    SfVec * m, SfVec * v, int iterations, double lr, SfOptimCallback cb,
-    gpointer user_data, double *f, int *iters, GError ** error)
-{
-  int t;
-
-  if (!ops->zero (ctx, m, error) || !ops->zero (ctx, v, error))
-    return FALSE;
-  if (iterations <= 0)
-    return ops->eval (ctx, x, f, g, error);
-
-  for (t = 1; t <= iterations; t++) {
-    if (!ops->eval (ctx, x, f, g, error)
-        || !ops->adam (ctx, x, g, m, v, lr, SF_ADAM_BETA1, SF_ADAM_BETA2,
-            SF_ADAM_EPS, t, error))
-      return FALSE;
-    *iters = t;
-    if (cb != NULL && !cb (t, *f, user_data))
-      break;
-  }
-  return TRUE;
-}
-
-/* f_out gets the loss of the last evaluation: at the start of the last step
- * taken (one evaluation at x when iterations <= 0). */
-gboolean
-sf_adam_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
-    int iterations, double lr, SfOptimCallback cb, gpointer user_data,
-    double *f_out, int *iters_out, GError ** error)
-{
-  SfVec *vecs[3] = { NULL, NULL, NULL };        /* g, m, v */
-  double f = 0.;
-  int iters = 0, k;
-  gboolean ok = TRUE;
-
-  g_return_val_if_fail (ops != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  for (k = 0; k < 3 && ok; k++) {
-    vecs[k] = ops->vec_new (ctx, error);
-    ok = vecs[k] != NULL;
-  }
-  if (ok)
-    ok = adam_run (ops, ctx, x, vecs[0], vecs[1], vecs[2], iterations, lr,
-        cb, user_data, &f, &iters, error);
-  /* with deferred results, the last update may still be pending */
-  if (ok && ops->sync != NULL)
-    ok = ops->sync (ctx, error);
-  for (k = 0; k < 3; k++)
-    if (vecs[k] != NULL)
-      ops->vec_free (ctx, vecs[k]);
-  if (!ok)
-    return FALSE;
-
-  if (f_out != NULL)
-    *f_out = f;
-  if (iters_out != NULL)
-    *iters_out = iters;
-  return TRUE;
-}
-
 /* Adam from mem's moments (zeroed when new) and step count. */
 static gboolean
 adam_memory_prepare (SfOptimMemory * mem, const SfVecOps * ops,
@@ -1129,5 +1064,36 @@ sf_adam_minimize_warm (const SfVecOps * ops, gpointer ctx, SfVec * x,
   }
   if (res != NULL)
     *res = r;
+  return TRUE;
+}
+
+/* The still-image Adam: the warm one on a memory of its own, so steps
+ * 1..iterations with f and g at x, then the bias-corrected update
+ * (torch's loss = closure (); optimizer.step ()); the callback gets step t
+ * and the loss evaluated at its start, as the PyTorch loop would print.
+ * f_out gets the loss of the last evaluation: at the start of the last
+ * step taken (one evaluation at x when iterations <= 0). */
+gboolean
+sf_adam_minimize (const SfVecOps * ops, gpointer ctx, SfVec * x,
+    int iterations, double lr, SfOptimCallback cb, gpointer user_data,
+    double *f_out, int *iters_out, GError ** error)
+{
+  SfOptimMemory *mem;
+  SfOptimResult r = { 0, };
+  gboolean ok;
+
+  g_return_val_if_fail (ops != NULL && x != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  mem = sf_optim_memory_new ();
+  ok = sf_adam_minimize_warm (ops, ctx, x, iterations, lr, mem, cb,
+      user_data, &r, error);
+  sf_optim_memory_free (mem, ops, ctx);
+  if (!ok)
+    return FALSE;
+  if (f_out != NULL)
+    *f_out = r.f;
+  if (iters_out != NULL)
+    *iters_out = r.iterations;
   return TRUE;
 }
