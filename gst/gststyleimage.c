@@ -12,9 +12,17 @@
  *   filesrc ! decodebin ! videoconvert ! videoscale !
  *   video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! appsink
  * brought to PAUSED: the preroll sample is the first frame, so any still
- * image or video format with an installed decoder works.  It is kept at its
- * native size; the element scales it on the CPU to style-scale x the
- * processing size whenever that size changes, without decoding again.
+ * image or video format with an installed decoder works.  In-memory data
+ * takes the same pipeline with appsrc (no caps, one buffer, then EOS) in
+ * place of filesrc.  The image is kept at its native size; the element
+ * scales it on the CPU to style-scale x the processing size whenever that
+ * size changes, without decoding again.
+ *
+ * The built-in default style is default-style.jpg, embedded as a
+ * GResource (default-style.gresource.xml): Edvard Munch, The Scream
+ * (1893), public domain; examples/scream.jpg (352x448, from the Debian
+ * package darknet) resized to 302x384 (Lanczos) and saved at JPEG quality
+ * 90 without metadata by PIL; see default-style.txt.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -26,16 +34,25 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <gio/gio.h>
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 
 #include "gststyleimage.h"
+#include "gststyleimage-resources.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_style_image_debug);
 #define GST_CAT_DEFAULT gst_style_image_debug
 
 /* How long decoding may take before it counts as failed. */
 #define STYLE_IMAGE_TIMEOUT (30 * GST_SECOND)
+
+/* default-style.jpg in the embedded resource (registered at load time by
+ * the generated gststyleimage-resources.c, read through its
+ * gst_style_image_res_get_resource()) */
+#define GST_STYLE_IMAGE_DEFAULT_PATH \
+  "/org/gstreamer/stylefilter/default-style.jpg"
 
 static void
 gst_style_image_init_debug (void)
@@ -122,47 +139,43 @@ gst_style_image_from_sample (GstSample * sample, GError ** error)
  * errors (filesrc) keep their code, everything else did not decode. */
 static void
 gst_style_image_set_error_from_message (GstMessage * msg,
-    const gchar * location, GError ** error)
+    const gchar * what, GError ** error)
 {
   GError *err = NULL;
   gchar *debug = NULL;
 
   gst_message_parse_error (msg, &err, &debug);
-  GST_DEBUG ("decoding %s failed: %s (%s)", location, err->message,
+  GST_DEBUG ("decoding %s failed: %s (%s)", what, err->message,
       GST_STR_NULL (debug));
   if (err->domain == GST_RESOURCE_ERROR &&
       (err->code == GST_RESOURCE_ERROR_NOT_FOUND ||
           err->code == GST_RESOURCE_ERROR_OPEN_READ)) {
-    g_set_error (error, GST_RESOURCE_ERROR, err->code, "%s: %s", location,
+    g_set_error (error, GST_RESOURCE_ERROR, err->code, "%s: %s", what,
         err->message);
   } else {
     g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-        "\"%s\" could not be decoded as an image: %s%s%s", location,
+        "%s could not be decoded as an image: %s%s%s", what,
         err->message, debug ? " - " : "", debug ? debug : "");
   }
   g_clear_error (&err);
   g_free (debug);
 }
 
-GstStyleImage *
-gst_style_image_load (const gchar * location, GError ** error)
+/* The private pipeline from a source element of @src_factory (named
+ * "src") to the RGB appsink (named "sink"). */
+static GstElement *
+gst_style_image_build_pipeline (const gchar * src_factory, GError ** error)
 {
-  GstElement *pipeline, *src, *sink;
-  GstStyleImage *image = NULL;
+  GstElement *pipeline;
   GError *parse_error = NULL;
-  GstBus *bus;
-  gboolean done = FALSE;
+  gchar *desc;
 
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-  gst_style_image_init_debug ();
-
-  if (!gst_style_image_check_file (location, error))
-    return NULL;
-
-  pipeline = gst_parse_launch ("filesrc name=src ! decodebin ! videoconvert ! "
+  desc = g_strdup_printf ("%s name=src ! decodebin ! videoconvert ! "
       "videoscale ! video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! "
       "appsink name=sink sync=false max-buffers=1 enable-last-sample=false",
-      &parse_error);
+      src_factory);
+  pipeline = gst_parse_launch (desc, &parse_error);
+  g_free (desc);
   if (pipeline == NULL || parse_error != NULL) {
     /* a missing plugin: decodebin, videoconvert or videoscale */
     g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
@@ -173,14 +186,37 @@ gst_style_image_load (const gchar * location, GError ** error)
       gst_object_unref (pipeline);
     return NULL;
   }
+  return pipeline;
+}
 
-  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  g_object_set (src, "location", location, NULL);
-  bus = gst_element_get_bus (pipeline);
+/* Hands @bytes to the appsrc as one buffer, then ends the stream.  An
+ * empty input is only the end of the stream (there is no empty buffer to
+ * wrap); the typefinder then reports that there is no data. */
+static void
+gst_style_image_feed (GstElement * src, GBytes * bytes)
+{
+  GstFlowReturn ret;
 
-  GST_DEBUG ("decoding style image %s", location);
-  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  if (g_bytes_get_size (bytes) > 0) {
+    ret = gst_app_src_push_buffer (GST_APP_SRC (src),
+        gst_buffer_new_wrapped_bytes (bytes));
+    /* not OK only when the pipeline already failed: its error is on the
+     * bus and the wait reports it */
+    if (ret != GST_FLOW_OK)
+      GST_DEBUG ("pushing the style image: %s", gst_flow_get_name (ret));
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+}
+
+/* Waits (at most STYLE_IMAGE_TIMEOUT per message) for the pipeline to
+ * preroll or fail, and takes the prerolled frame. */
+static GstStyleImage *
+gst_style_image_wait (GstElement * pipeline, GstElement * sink,
+    const gchar * what, GError ** error)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstStyleImage *image = NULL;
+  gboolean done = FALSE;
 
   while (!done) {
     GstMessage *msg = gst_bus_timed_pop_filtered (bus, STYLE_IMAGE_TIMEOUT,
@@ -188,13 +224,13 @@ gst_style_image_load (const gchar * location, GError ** error)
 
     if (msg == NULL) {
       g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-          "Decoding \"%s\" took more than %" GST_TIME_FORMAT, location,
+          "Decoding %s took more than %" GST_TIME_FORMAT, what,
           GST_TIME_ARGS (STYLE_IMAGE_TIMEOUT));
       break;
     }
     switch (GST_MESSAGE_TYPE (msg)) {
       case GST_MESSAGE_ERROR:
-        gst_style_image_set_error_from_message (msg, location, error);
+        gst_style_image_set_error_from_message (msg, what, error);
         done = TRUE;
         break;
       case GST_MESSAGE_ASYNC_DONE:{
@@ -206,14 +242,14 @@ gst_style_image_load (const gchar * location, GError ** error)
           gst_sample_unref (sample);
         } else {
           g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-              "\"%s\" has no video frame", location);
+              "%s has no video frame", what);
         }
         done = TRUE;
         break;
       }
       case GST_MESSAGE_EOS:
         g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-            "\"%s\" has no video frame", location);
+            "%s has no video frame", what);
         done = TRUE;
         break;
       default:
@@ -221,16 +257,95 @@ gst_style_image_load (const gchar * location, GError ** error)
     }
     gst_message_unref (msg);
   }
+  gst_object_unref (bus);
+  return image;
+}
+
+/* Decodes the first frame of a file (@location set, filesrc) or of
+ * in-memory data (@bytes set, appsrc); @what names the input in the
+ * messages. */
+static GstStyleImage *
+gst_style_image_decode (const gchar * location, GBytes * bytes,
+    const gchar * what, GError ** error)
+{
+  GstElement *pipeline, *src, *sink;
+  GstStyleImage *image;
+
+  gst_style_image_init_debug ();
+  pipeline = gst_style_image_build_pipeline (bytes ? "appsrc" : "filesrc",
+      error);
+  if (pipeline == NULL)
+    return NULL;
+
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  if (bytes) {
+    /* no caps: decodebin's typefinder finds the format */
+    g_object_set (src, "format", GST_FORMAT_BYTES,
+        "size", (gint64) g_bytes_get_size (bytes), NULL);
+  } else {
+    g_object_set (src, "location", location, NULL);
+  }
+
+  GST_DEBUG ("decoding style image %s", what);
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  if (bytes)
+    gst_style_image_feed (src, bytes);
+  image = gst_style_image_wait (pipeline, sink, what, error);
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (bus);
   gst_object_unref (src);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
 
   if (image)
-    GST_DEBUG ("style image %s is %dx%d", location, image->width,
-        image->height);
+    GST_DEBUG ("style image %s is %dx%d", what, image->width, image->height);
+  return image;
+}
+
+GstStyleImage *
+gst_style_image_load (const gchar * location, GError ** error)
+{
+  GstStyleImage *image;
+  gchar *what;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!gst_style_image_check_file (location, error))
+    return NULL;
+
+  what = g_strdup_printf ("\"%s\"", location);
+  image = gst_style_image_decode (location, NULL, what, error);
+  g_free (what);
+  return image;
+}
+
+GstStyleImage *
+gst_style_image_load_bytes (GBytes * bytes, const gchar * what,
+    GError ** error)
+{
+  g_return_val_if_fail (bytes != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return gst_style_image_decode (NULL, bytes, what ? what : "the image data",
+      error);
+}
+
+GstStyleImage *
+gst_style_image_load_default (GError ** error)
+{
+  GstStyleImage *image;
+  GBytes *bytes;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bytes = g_resource_lookup_data (gst_style_image_res_get_resource (),
+      GST_STYLE_IMAGE_DEFAULT_PATH, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+  if (bytes == NULL)
+    return NULL;
+  image = gst_style_image_load_bytes (bytes,
+      "the built-in default style (The Scream)", error);
+  g_bytes_unref (bytes);
   return image;
 }
 
