@@ -12,7 +12,11 @@
  *   filesrc ! decodebin ! videoconvert ! videoscale !
  *   video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! appsink
  * brought to PAUSED: the preroll sample is the first frame, so any still
- * image or video format with an installed decoder works.  In-memory data
+ * image or video format with an installed decoder works.  Only decodebin's
+ * first video stream is linked; other streams go to fakesinks, and a file
+ * without video is an error as soon as decodebin has exposed its streams
+ * (left to the delayed linking of gst_parse_launch(), an audio-only stream
+ * pushed by appsrc waited for the timeout).  In-memory data
  * takes the same pipeline with appsrc (no caps, one buffer, then EOS) in
  * place of filesrc.  The image is kept at its native size; the element
  * scales it on the CPU to style-scale x the processing size whenever that
@@ -161,17 +165,83 @@ gst_style_image_set_error_from_message (GstMessage * msg,
   g_free (debug);
 }
 
+/* TRUE if decodebin's @pad carries video. */
+static gboolean
+gst_style_image_pad_is_video (GstPad * pad)
+{
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  gboolean video;
+
+  if (caps == NULL)
+    caps = gst_pad_query_caps (pad, NULL);
+  video = gst_caps_get_size (caps) > 0 &&
+      g_str_has_prefix (gst_structure_get_name (gst_caps_get_structure (caps,
+              0)), "video/");
+  gst_caps_unref (caps);
+  return video;
+}
+
+/* decodebin's streams: the first video stream goes to videoconvert (@conv),
+ * every other one to a fakesink of its own, so that no stream stops on
+ * not-linked and an audio stream next to the video does not matter. */
+static void
+gst_style_image_pad_added (GstElement * dec, GstPad * pad, gpointer user_data)
+{
+  GstElement *conv = user_data, *fakesink;
+  GstPad *sinkpad = gst_element_get_static_pad (conv, "sink");
+  gboolean linked = FALSE;
+
+  if (!gst_pad_is_linked (sinkpad) && gst_style_image_pad_is_video (pad))
+    linked = gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK;
+  gst_object_unref (sinkpad);
+  if (linked)
+    return;
+
+  GST_DEBUG ("discarding the stream of %" GST_PTR_FORMAT, pad);
+  fakesink = gst_element_factory_make ("fakesink", NULL);
+  if (fakesink == NULL)
+    return;                     /* left unlinked */
+  g_object_set (fakesink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (GST_ELEMENT_PARENT (dec)), fakesink);
+  sinkpad = gst_element_get_static_pad (fakesink, "sink");
+  gst_pad_link (pad, sinkpad);
+  gst_object_unref (sinkpad);
+  gst_element_sync_state_with_parent (fakesink);
+}
+
+/* All of decodebin's streams are there: without a video stream nothing
+ * would ever reach the appsink, so that is an error (not a wait for the
+ * timeout). */
+static void
+gst_style_image_no_more_pads (GstElement * dec, gpointer user_data)
+{
+  GstElement *conv = user_data;
+  GstPad *sinkpad = gst_element_get_static_pad (conv, "sink");
+
+  if (!gst_pad_is_linked (sinkpad)) {
+    GError *err = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "It has no video stream");
+
+    gst_element_post_message (dec, gst_message_new_error (GST_OBJECT (dec),
+            err, "decodebin exposed no video stream"));
+    g_error_free (err);
+  }
+  gst_object_unref (sinkpad);
+}
+
 /* The private pipeline from a source element of @src_factory (named
- * "src") to the RGB appsink (named "sink"). */
+ * "src") through decodebin to the RGB appsink (named "sink"); decodebin's
+ * streams are linked by gst_style_image_pad_added(). */
 static GstElement *
 gst_style_image_build_pipeline (const gchar * src_factory, GError ** error)
 {
-  GstElement *pipeline;
+  GstElement *pipeline, *dec, *conv;
   GError *parse_error = NULL;
   gchar *desc;
 
-  desc = g_strdup_printf ("%s name=src ! decodebin ! videoconvert ! "
-      "videoscale ! video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! "
+  desc = g_strdup_printf ("%s name=src ! decodebin name=dec "
+      "videoconvert name=conv ! videoscale ! "
+      "video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! "
       "appsink name=sink sync=false max-buffers=1 enable-last-sample=false",
       src_factory);
   pipeline = gst_parse_launch (desc, &parse_error);
@@ -186,6 +256,16 @@ gst_style_image_build_pipeline (const gchar * src_factory, GError ** error)
       gst_object_unref (pipeline);
     return NULL;
   }
+
+  dec = gst_bin_get_by_name (GST_BIN (pipeline), "dec");
+  conv = gst_bin_get_by_name (GST_BIN (pipeline), "conv");
+  /* the pipeline holds conv for as long as dec can emit */
+  g_signal_connect (dec, "pad-added",
+      G_CALLBACK (gst_style_image_pad_added), conv);
+  g_signal_connect (dec, "no-more-pads",
+      G_CALLBACK (gst_style_image_no_more_pads), conv);
+  gst_object_unref (dec);
+  gst_object_unref (conv);
   return pipeline;
 }
 

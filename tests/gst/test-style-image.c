@@ -2,7 +2,8 @@
  * own, without the element: the built-in default style (The Scream,
  * embedded as a GResource) decodes to its size and colours, in-memory data
  * decodes to the same pixels as the file it came from, and data that is not
- * an image fails with GST_STREAM_ERROR_DECODE and a message naming it.
+ * an image (or has no video) fails with GST_STREAM_ERROR_DECODE and a
+ * message naming it.
  *
  * GLib testing, TAP output (meson test stylefilter-test-style-image).  The
  * colour thresholds come from the image as jpegdec decodes it (mean R 114,
@@ -17,6 +18,9 @@
 
 #define DEFAULT_WIDTH 302
 #define DEFAULT_HEIGHT 384
+
+/* The fuzz corpus, for a few seeds of known content. */
+#define CORPUS "tests/gst/corpus-style"
 
 /* A file of the source tree; free with g_free(). */
 static gchar *
@@ -240,6 +244,49 @@ test_bytes_truncated (void)
   g_bytes_unref (part);
 }
 
+/* A stream with no video fails at once, from memory and from a file (it
+ * used to wait for the 30 s timeout when pushed by appsrc). */
+static void
+test_audio_only (void)
+{
+  GBytes *bytes = read_bytes (CORPUS, "bad-audio.wav");
+  gchar *path = source_path (CORPUS, "bad-audio.wav");
+  gint64 t0 = g_get_monotonic_time ();
+  GError *err = NULL;
+
+  assert_decode_error (bytes, "a WAV file");
+  g_assert_null (gst_style_image_load (path, &err));
+  g_assert_error (err, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE);
+  g_assert_nonnull (strstr (err->message, "no video stream"));
+  g_clear_error (&err);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 10 * G_USEC_PER_SEC);
+  g_bytes_unref (bytes);
+  g_free (path);
+}
+
+/* Theora with Vorbis: the video decodes, the audio stream does not get in
+ * the way; memory and file agree. */
+static void
+test_audio_and_video (void)
+{
+  GBytes *bytes = read_bytes (CORPUS, "ok-audio-video.ogv");
+  gchar *path = source_path (CORPUS, "ok-audio-video.ogv");
+  GError *err = NULL;
+  GstStyleImage *mem, *file;
+
+  mem = gst_style_image_load_bytes (bytes, "an Ogg file", &err);
+  g_assert_no_error (err);
+  file = gst_style_image_load (path, &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (mem->width, ==, 16);
+  g_assert_cmpint (mem->height, ==, 16);
+  assert_same_pixels (mem, file);
+  gst_style_image_free (mem);
+  gst_style_image_free (file);
+  g_bytes_unref (bytes);
+  g_free (path);
+}
+
 /* Without a name the messages say "the image data". */
 static void
 test_bytes_no_name (void)
@@ -269,5 +316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/style-image/bytes/empty", test_bytes_empty);
   g_test_add_func ("/style-image/bytes/truncated", test_bytes_truncated);
   g_test_add_func ("/style-image/bytes/no-name", test_bytes_no_name);
+  g_test_add_func ("/style-image/audio-only", test_audio_only);
+  g_test_add_func ("/style-image/audio-and-video", test_audio_and_video);
   return g_test_run ();
 }
