@@ -49,8 +49,10 @@
 GST_DEBUG_CATEGORY_STATIC (gst_style_image_debug);
 #define GST_CAT_DEFAULT gst_style_image_debug
 
-/* How long decoding may take before it counts as failed. */
-#define STYLE_IMAGE_TIMEOUT (30 * GST_SECOND)
+/* How long decoding may take before it counts as failed, in ms
+ * (gst_style_image_set_timeout()). */
+#define STYLE_IMAGE_TIMEOUT_MS_DEFAULT 30000
+static gint style_image_timeout_ms = STYLE_IMAGE_TIMEOUT_MS_DEFAULT;
 
 /* default-style.jpg in the embedded resource (registered at load time by
  * the generated gststyleimage-resources.c, read through its
@@ -288,24 +290,29 @@ gst_style_image_feed (GstElement * src, GBytes * bytes)
   gst_app_src_end_of_stream (GST_APP_SRC (src));
 }
 
-/* Waits (at most STYLE_IMAGE_TIMEOUT per message) for the pipeline to
- * preroll or fail, and takes the prerolled frame. */
+/* Waits (at most the timeout per message; only the last message comes
+ * through the filter) for the pipeline to preroll or fail, and takes the
+ * prerolled frame; @timed_out says when nothing came in time. */
 static GstStyleImage *
 gst_style_image_wait (GstElement * pipeline, GstElement * sink,
-    const gchar * what, GError ** error)
+    const gchar * what, gboolean * timed_out, GError ** error)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
+  GstClockTime timeout =
+      g_atomic_int_get (&style_image_timeout_ms) * GST_MSECOND;
   GstStyleImage *image = NULL;
   gboolean done = FALSE;
 
+  *timed_out = FALSE;
   while (!done) {
-    GstMessage *msg = gst_bus_timed_pop_filtered (bus, STYLE_IMAGE_TIMEOUT,
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, timeout,
         GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE | GST_MESSAGE_EOS);
 
     if (msg == NULL) {
       g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
           "Decoding %s took more than %" GST_TIME_FORMAT, what,
-          GST_TIME_ARGS (STYLE_IMAGE_TIMEOUT));
+          GST_TIME_ARGS (timeout));
+      *timed_out = TRUE;
       break;
     }
     switch (GST_MESSAGE_TYPE (msg)) {
@@ -341,6 +348,36 @@ gst_style_image_wait (GstElement * pipeline, GstElement * sink,
   return image;
 }
 
+static gpointer
+gst_style_image_teardown_thread (gpointer pipeline)
+{
+  gst_element_set_state (GST_ELEMENT (pipeline), GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  return NULL;
+}
+
+/* Stops and frees the pipeline.  After a timeout a streaming thread may
+ * be stuck inside an element holding its stream lock (jpegdec 1.22 spins
+ * forever on FF D8 FF D8), and going to NULL would wait for it for ever:
+ * then a thread of its own tears the pipeline down, as soon as it can or
+ * never, so that the caller gets its error. */
+static void
+gst_style_image_teardown (GstElement * pipeline, gboolean timed_out)
+{
+  GThread *thread = NULL;
+
+  if (timed_out) {
+    GST_WARNING ("abandoning the stuck style image pipeline %" GST_PTR_FORMAT,
+        pipeline);
+    thread = g_thread_try_new ("styleimage-teardown",
+        gst_style_image_teardown_thread, pipeline, NULL);
+  }
+  if (thread)
+    g_thread_unref (thread);
+  else
+    gst_style_image_teardown_thread (pipeline);
+}
+
 /* Decodes the first frame of a file (@location set, filesrc) or of
  * in-memory data (@bytes set, appsrc); @what names the input in the
  * messages. */
@@ -350,6 +387,7 @@ gst_style_image_decode (const gchar * location, GBytes * bytes,
 {
   GstElement *pipeline, *src, *sink;
   GstStyleImage *image;
+  gboolean timed_out;
 
   gst_style_image_init_debug ();
   pipeline = gst_style_image_build_pipeline (bytes ? "appsrc" : "filesrc",
@@ -371,12 +409,11 @@ gst_style_image_decode (const gchar * location, GBytes * bytes,
   gst_element_set_state (pipeline, GST_STATE_PAUSED);
   if (bytes)
     gst_style_image_feed (src, bytes);
-  image = gst_style_image_wait (pipeline, sink, what, error);
+  image = gst_style_image_wait (pipeline, sink, what, &timed_out, error);
 
-  gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (src);
   gst_object_unref (sink);
-  gst_object_unref (pipeline);
+  gst_style_image_teardown (pipeline, timed_out);
 
   if (image)
     GST_DEBUG ("style image %s is %dx%d", what, image->width, image->height);
@@ -409,6 +446,16 @@ gst_style_image_load_bytes (GBytes * bytes, const gchar * what,
 
   return gst_style_image_decode (NULL, bytes, what ? what : "the image data",
       error);
+}
+
+void
+gst_style_image_set_timeout (GstClockTime timeout)
+{
+  gint ms = STYLE_IMAGE_TIMEOUT_MS_DEFAULT;
+
+  if (GST_CLOCK_TIME_IS_VALID (timeout) && timeout > 0)
+    ms = (gint) MIN (MAX (timeout / GST_MSECOND, 1), G_MAXINT);
+  g_atomic_int_set (&style_image_timeout_ms, ms);
 }
 
 GstStyleImage *

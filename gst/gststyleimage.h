@@ -47,6 +47,13 @@ GstStyleImage *gst_style_image_load_default (GError ** error);
 
 void gst_style_image_free (GstStyleImage * image);
 
+/* How long a decode may take before it fails with GST_STREAM_ERROR_DECODE
+ * ("took more than"), for every later call; 0 or GST_CLOCK_TIME_NONE
+ * restores the default, 30 s.  A decoder stuck past it is abandoned to a
+ * thread of its own, so the call returns in time.  For the tests and the
+ * fuzz driver. */
+void gst_style_image_set_timeout (GstClockTime timeout);
+
 /* The size with the longest side @longest, the other side by aspect, both
  * at least @min_side. */
 void gst_style_image_get_scaled_size (const GstStyleImage * image,

@@ -3,7 +3,8 @@
  * embedded as a GResource) decodes to its size and colours, in-memory data
  * decodes to the same pixels as the file it came from, and data that is not
  * an image (or has no video) fails with GST_STREAM_ERROR_DECODE and a
- * message naming it.
+ * message naming it, and a decoder stuck for ever still gives an error
+ * after the timeout.
  *
  * GLib testing, TAP output (meson test stylefilter-test-style-image).  The
  * colour thresholds come from the image as jpegdec decodes it (mean R 114,
@@ -11,7 +12,9 @@
  */
 #include <string.h>
 #include <math.h>
+#include <unistd.h>
 
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 
 #include "gststyleimage.h"
@@ -287,6 +290,51 @@ test_audio_and_video (void)
   g_free (path);
 }
 
+/* A decoder that never finishes: jpegdec (GStreamer 1.22) spins for ever
+ * in its parser on a JPEG whose first start marker is followed by another
+ * one (FF D8 FF D8), holding its stream lock.  The call must still fail in
+ * time, from memory and from a file; with a 1 s timeout here.  Run in a
+ * subprocess, which takes the spinning threads with it when it exits. */
+static void
+test_stuck_decoder (void)
+{
+  static const guint8 soi_soi[] = { 0xff, 0xd8, 0xff, 0xd8, 'A', ' ', 'A',
+    ' '
+  };
+
+  if (g_test_subprocess ()) {
+    GBytes *bytes = g_bytes_new_static (soi_soi, sizeof (soi_soi));
+    gchar *path = NULL;
+    gint fd = g_file_open_tmp ("style-image-XXXXXX.jpg", &path, NULL);
+    gint64 t0 = g_get_monotonic_time ();
+    GError *err = NULL;
+
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_cmpint (write (fd, soi_soi, sizeof (soi_soi)), ==,
+        sizeof (soi_soi));
+    close (fd);
+    gst_style_image_set_timeout (GST_SECOND);
+
+    g_assert_null (gst_style_image_load_bytes (bytes, "FF D8 FF D8", &err));
+    g_assert_error (err, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE);
+    g_assert_nonnull (strstr (err->message, "took more than"));
+    g_clear_error (&err);
+    g_assert_null (gst_style_image_load (path, &err));
+    g_assert_error (err, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE);
+    g_assert_nonnull (strstr (err->message, "took more than"));
+    g_clear_error (&err);
+    g_assert_cmpint (g_get_monotonic_time () - t0, <, 10 * G_USEC_PER_SEC);
+
+    gst_style_image_set_timeout (0);
+    g_unlink (path);
+    g_free (path);
+    g_bytes_unref (bytes);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 /* Without a name the messages say "the image data". */
 static void
 test_bytes_no_name (void)
@@ -318,5 +366,6 @@ main (int argc, char **argv)
   g_test_add_func ("/style-image/bytes/no-name", test_bytes_no_name);
   g_test_add_func ("/style-image/audio-only", test_audio_only);
   g_test_add_func ("/style-image/audio-and-video", test_audio_and_video);
+  g_test_add_func ("/style-image/stuck-decoder", test_stuck_decoder);
   return g_test_run ();
 }
