@@ -12,9 +12,21 @@
  *   filesrc ! decodebin ! videoconvert ! videoscale !
  *   video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! appsink
  * brought to PAUSED: the preroll sample is the first frame, so any still
- * image or video format with an installed decoder works.  It is kept at its
- * native size; the element scales it on the CPU to style-scale x the
- * processing size whenever that size changes, without decoding again.
+ * image or video format with an installed decoder works.  Only decodebin's
+ * first video stream is linked; other streams go to fakesinks, and a file
+ * without video is an error as soon as decodebin has exposed its streams
+ * (left to the delayed linking of gst_parse_launch(), an audio-only stream
+ * pushed by appsrc waited for the timeout).  In-memory data
+ * takes the same pipeline with appsrc (no caps, one buffer, then EOS) in
+ * place of filesrc.  The image is kept at its native size; the element
+ * scales it on the CPU to style-scale x the processing size whenever that
+ * size changes, without decoding again.
+ *
+ * The built-in default style is default-style.jpg, embedded as a
+ * GResource (default-style.gresource.xml): Edvard Munch, The Scream
+ * (1893), public domain; examples/scream.jpg (352x448, from the Debian
+ * package darknet) resized to 302x384 (Lanczos) and saved at JPEG quality
+ * 90 without metadata by PIL; see default-style.txt.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -26,16 +38,27 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <gio/gio.h>
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 
 #include "gststyleimage.h"
+#include "gststyleimage-resources.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_style_image_debug);
 #define GST_CAT_DEFAULT gst_style_image_debug
 
-/* How long decoding may take before it counts as failed. */
-#define STYLE_IMAGE_TIMEOUT (30 * GST_SECOND)
+/* How long decoding may take before it counts as failed, in ms
+ * (gst_style_image_set_timeout()). */
+#define STYLE_IMAGE_TIMEOUT_MS_DEFAULT 30000
+static gint style_image_timeout_ms = STYLE_IMAGE_TIMEOUT_MS_DEFAULT;
+
+/* default-style.jpg in the embedded resource (registered at load time by
+ * the generated gststyleimage-resources.c, read through its
+ * gst_style_image_res_get_resource()) */
+#define GST_STYLE_IMAGE_DEFAULT_PATH \
+  "/org/gstreamer/stylefilter/default-style.jpg"
 
 static void
 gst_style_image_init_debug (void)
@@ -122,47 +145,109 @@ gst_style_image_from_sample (GstSample * sample, GError ** error)
  * errors (filesrc) keep their code, everything else did not decode. */
 static void
 gst_style_image_set_error_from_message (GstMessage * msg,
-    const gchar * location, GError ** error)
+    const gchar * what, GError ** error)
 {
   GError *err = NULL;
   gchar *debug = NULL;
 
   gst_message_parse_error (msg, &err, &debug);
-  GST_DEBUG ("decoding %s failed: %s (%s)", location, err->message,
+  GST_DEBUG ("decoding %s failed: %s (%s)", what, err->message,
       GST_STR_NULL (debug));
   if (err->domain == GST_RESOURCE_ERROR &&
       (err->code == GST_RESOURCE_ERROR_NOT_FOUND ||
           err->code == GST_RESOURCE_ERROR_OPEN_READ)) {
-    g_set_error (error, GST_RESOURCE_ERROR, err->code, "%s: %s", location,
+    g_set_error (error, GST_RESOURCE_ERROR, err->code, "%s: %s", what,
         err->message);
   } else {
     g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-        "\"%s\" could not be decoded as an image: %s%s%s", location,
+        "%s could not be decoded as an image: %s%s%s", what,
         err->message, debug ? " - " : "", debug ? debug : "");
   }
   g_clear_error (&err);
   g_free (debug);
 }
 
-GstStyleImage *
-gst_style_image_load (const gchar * location, GError ** error)
+/* TRUE if decodebin's @pad carries video. */
+static gboolean
+gst_style_image_pad_is_video (GstPad * pad)
 {
-  GstElement *pipeline, *src, *sink;
-  GstStyleImage *image = NULL;
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  gboolean video;
+
+  if (caps == NULL)
+    caps = gst_pad_query_caps (pad, NULL);
+  video = gst_caps_get_size (caps) > 0 &&
+      g_str_has_prefix (gst_structure_get_name (gst_caps_get_structure (caps,
+              0)), "video/");
+  gst_caps_unref (caps);
+  return video;
+}
+
+/* decodebin's streams: the first video stream goes to videoconvert (@conv),
+ * every other one to a fakesink of its own, so that no stream stops on
+ * not-linked and an audio stream next to the video does not matter. */
+static void
+gst_style_image_pad_added (GstElement * dec, GstPad * pad, gpointer user_data)
+{
+  GstElement *conv = user_data, *fakesink;
+  GstPad *sinkpad = gst_element_get_static_pad (conv, "sink");
+  gboolean linked = FALSE;
+
+  if (!gst_pad_is_linked (sinkpad) && gst_style_image_pad_is_video (pad))
+    linked = gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK;
+  gst_object_unref (sinkpad);
+  if (linked)
+    return;
+
+  GST_DEBUG ("discarding the stream of %" GST_PTR_FORMAT, pad);
+  fakesink = gst_element_factory_make ("fakesink", NULL);
+  if (fakesink == NULL)
+    return;                     /* left unlinked */
+  g_object_set (fakesink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (GST_ELEMENT_PARENT (dec)), fakesink);
+  sinkpad = gst_element_get_static_pad (fakesink, "sink");
+  gst_pad_link (pad, sinkpad);
+  gst_object_unref (sinkpad);
+  gst_element_sync_state_with_parent (fakesink);
+}
+
+/* All of decodebin's streams are there: without a video stream nothing
+ * would ever reach the appsink, so that is an error (not a wait for the
+ * timeout). */
+static void
+gst_style_image_no_more_pads (GstElement * dec, gpointer user_data)
+{
+  GstElement *conv = user_data;
+  GstPad *sinkpad = gst_element_get_static_pad (conv, "sink");
+
+  if (!gst_pad_is_linked (sinkpad)) {
+    GError *err = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "It has no video stream");
+
+    gst_element_post_message (dec, gst_message_new_error (GST_OBJECT (dec),
+            err, "decodebin exposed no video stream"));
+    g_error_free (err);
+  }
+  gst_object_unref (sinkpad);
+}
+
+/* The private pipeline from a source element of @src_factory (named
+ * "src") through decodebin to the RGB appsink (named "sink"); decodebin's
+ * streams are linked by gst_style_image_pad_added(). */
+static GstElement *
+gst_style_image_build_pipeline (const gchar * src_factory, GError ** error)
+{
+  GstElement *pipeline, *dec, *conv;
   GError *parse_error = NULL;
-  GstBus *bus;
-  gboolean done = FALSE;
+  gchar *desc;
 
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-  gst_style_image_init_debug ();
-
-  if (!gst_style_image_check_file (location, error))
-    return NULL;
-
-  pipeline = gst_parse_launch ("filesrc name=src ! decodebin ! videoconvert ! "
-      "videoscale ! video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! "
+  desc = g_strdup_printf ("%s name=src ! decodebin name=dec "
+      "videoconvert name=conv ! videoscale ! "
+      "video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! "
       "appsink name=sink sync=false max-buffers=1 enable-last-sample=false",
-      &parse_error);
+      src_factory);
+  pipeline = gst_parse_launch (desc, &parse_error);
+  g_free (desc);
   if (pipeline == NULL || parse_error != NULL) {
     /* a missing plugin: decodebin, videoconvert or videoscale */
     g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
@@ -174,27 +259,65 @@ gst_style_image_load (const gchar * location, GError ** error)
     return NULL;
   }
 
-  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  g_object_set (src, "location", location, NULL);
-  bus = gst_element_get_bus (pipeline);
+  dec = gst_bin_get_by_name (GST_BIN (pipeline), "dec");
+  conv = gst_bin_get_by_name (GST_BIN (pipeline), "conv");
+  /* the pipeline holds conv for as long as dec can emit */
+  g_signal_connect (dec, "pad-added",
+      G_CALLBACK (gst_style_image_pad_added), conv);
+  g_signal_connect (dec, "no-more-pads",
+      G_CALLBACK (gst_style_image_no_more_pads), conv);
+  gst_object_unref (dec);
+  gst_object_unref (conv);
+  return pipeline;
+}
 
-  GST_DEBUG ("decoding style image %s", location);
-  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+/* Hands @bytes to the appsrc as one buffer, then ends the stream.  An
+ * empty input is only the end of the stream (there is no empty buffer to
+ * wrap); the typefinder then reports that there is no data. */
+static void
+gst_style_image_feed (GstElement * src, GBytes * bytes)
+{
+  GstFlowReturn ret;
 
+  if (g_bytes_get_size (bytes) > 0) {
+    ret = gst_app_src_push_buffer (GST_APP_SRC (src),
+        gst_buffer_new_wrapped_bytes (bytes));
+    /* not OK only when the pipeline already failed: its error is on the
+     * bus and the wait reports it */
+    if (ret != GST_FLOW_OK)
+      GST_DEBUG ("pushing the style image: %s", gst_flow_get_name (ret));
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+}
+
+/* Waits (at most the timeout per message; only the last message comes
+ * through the filter) for the pipeline to preroll or fail, and takes the
+ * prerolled frame; @timed_out says when nothing came in time. */
+static GstStyleImage *
+gst_style_image_wait (GstElement * pipeline, GstElement * sink,
+    const gchar * what, gboolean * timed_out, GError ** error)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstClockTime timeout =
+      g_atomic_int_get (&style_image_timeout_ms) * GST_MSECOND;
+  GstStyleImage *image = NULL;
+  gboolean done = FALSE;
+
+  *timed_out = FALSE;
   while (!done) {
-    GstMessage *msg = gst_bus_timed_pop_filtered (bus, STYLE_IMAGE_TIMEOUT,
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, timeout,
         GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE | GST_MESSAGE_EOS);
 
     if (msg == NULL) {
       g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-          "Decoding \"%s\" took more than %" GST_TIME_FORMAT, location,
-          GST_TIME_ARGS (STYLE_IMAGE_TIMEOUT));
+          "Decoding %s took more than %" GST_TIME_FORMAT, what,
+          GST_TIME_ARGS (timeout));
+      *timed_out = TRUE;
       break;
     }
     switch (GST_MESSAGE_TYPE (msg)) {
       case GST_MESSAGE_ERROR:
-        gst_style_image_set_error_from_message (msg, location, error);
+        gst_style_image_set_error_from_message (msg, what, error);
         done = TRUE;
         break;
       case GST_MESSAGE_ASYNC_DONE:{
@@ -206,14 +329,14 @@ gst_style_image_load (const gchar * location, GError ** error)
           gst_sample_unref (sample);
         } else {
           g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-              "\"%s\" has no video frame", location);
+              "%s has no video frame", what);
         }
         done = TRUE;
         break;
       }
       case GST_MESSAGE_EOS:
         g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-            "\"%s\" has no video frame", location);
+            "%s has no video frame", what);
         done = TRUE;
         break;
       default:
@@ -221,16 +344,135 @@ gst_style_image_load (const gchar * location, GError ** error)
     }
     gst_message_unref (msg);
   }
-
-  gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bus);
+  return image;
+}
+
+static gpointer
+gst_style_image_teardown_thread (gpointer pipeline)
+{
+  gst_element_set_state (GST_ELEMENT (pipeline), GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  return NULL;
+}
+
+/* Stops and frees the pipeline.  After a timeout a streaming thread may
+ * be stuck inside an element holding its stream lock (jpegdec 1.22 spins
+ * forever on FF D8 FF D8), and going to NULL would wait for it for ever:
+ * then a thread of its own tears the pipeline down, as soon as it can or
+ * never, so that the caller gets its error. */
+static void
+gst_style_image_teardown (GstElement * pipeline, gboolean timed_out)
+{
+  GThread *thread = NULL;
+
+  if (timed_out) {
+    GST_WARNING ("abandoning the stuck style image pipeline %" GST_PTR_FORMAT,
+        pipeline);
+    thread = g_thread_try_new ("styleimage-teardown",
+        gst_style_image_teardown_thread, pipeline, NULL);
+  }
+  if (thread)
+    g_thread_unref (thread);
+  else
+    gst_style_image_teardown_thread (pipeline);
+}
+
+/* Decodes the first frame of a file (@location set, filesrc) or of
+ * in-memory data (@bytes set, appsrc); @what names the input in the
+ * messages. */
+static GstStyleImage *
+gst_style_image_decode (const gchar * location, GBytes * bytes,
+    const gchar * what, GError ** error)
+{
+  GstElement *pipeline, *src, *sink;
+  GstStyleImage *image;
+  gboolean timed_out;
+
+  gst_style_image_init_debug ();
+  pipeline = gst_style_image_build_pipeline (bytes ? "appsrc" : "filesrc",
+      error);
+  if (pipeline == NULL)
+    return NULL;
+
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  if (bytes) {
+    /* no caps: decodebin's typefinder finds the format */
+    g_object_set (src, "format", GST_FORMAT_BYTES,
+        "size", (gint64) g_bytes_get_size (bytes), NULL);
+  } else {
+    g_object_set (src, "location", location, NULL);
+  }
+
+  GST_DEBUG ("decoding style image %s", what);
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  if (bytes)
+    gst_style_image_feed (src, bytes);
+  image = gst_style_image_wait (pipeline, sink, what, &timed_out, error);
+
   gst_object_unref (src);
   gst_object_unref (sink);
-  gst_object_unref (pipeline);
+  gst_style_image_teardown (pipeline, timed_out);
 
   if (image)
-    GST_DEBUG ("style image %s is %dx%d", location, image->width,
-        image->height);
+    GST_DEBUG ("style image %s is %dx%d", what, image->width, image->height);
+  return image;
+}
+
+GstStyleImage *
+gst_style_image_load (const gchar * location, GError ** error)
+{
+  GstStyleImage *image;
+  gchar *what;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!gst_style_image_check_file (location, error))
+    return NULL;
+
+  what = g_strdup_printf ("\"%s\"", location);
+  image = gst_style_image_decode (location, NULL, what, error);
+  g_free (what);
+  return image;
+}
+
+GstStyleImage *
+gst_style_image_load_bytes (GBytes * bytes, const gchar * what,
+    GError ** error)
+{
+  g_return_val_if_fail (bytes != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return gst_style_image_decode (NULL, bytes, what ? what : "the image data",
+      error);
+}
+
+void
+gst_style_image_set_timeout (GstClockTime timeout)
+{
+  gint ms = STYLE_IMAGE_TIMEOUT_MS_DEFAULT;
+
+  if (GST_CLOCK_TIME_IS_VALID (timeout) && timeout > 0)
+    ms = (gint) MIN (MAX (timeout / GST_MSECOND, 1), G_MAXINT);
+  g_atomic_int_set (&style_image_timeout_ms, ms);
+}
+
+GstStyleImage *
+gst_style_image_load_default (GError ** error)
+{
+  GstStyleImage *image;
+  GBytes *bytes;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bytes = g_resource_lookup_data (gst_style_image_res_get_resource (),
+      GST_STYLE_IMAGE_DEFAULT_PATH, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+  if (bytes == NULL)
+    return NULL;
+  image = gst_style_image_load_bytes (bytes,
+      "the built-in default style (The Scream)", error);
+  g_bytes_unref (bytes);
   return image;
 }
 
@@ -383,11 +625,4 @@ gst_style_image_resample (const GstStyleImage * image, gint width,
   gst_style_image_taps_clear (&ty);
   g_free (tmp);
   return out;
-}
-
-/* TEMPORARY stub until the embedded default style lands */
-GstStyleImage *
-gst_style_image_load_default (GError ** error)
-{
-  return gst_style_image_load (NULL, error);
 }

@@ -1,4 +1,5 @@
-/* gststyleimage.h - decoding the style image through GStreamer and scaling
+/* gststyleimage.h - decoding the style image (a file, in-memory data or the
+ * built-in default, The Scream) through GStreamer and scaling
  * it to the planar float RGB the engine takes.
  *
  * Copyright (C) 2025 gst-stylefilter contributors
@@ -30,9 +31,28 @@ typedef struct
  * directory, or not readable) or GST_STREAM_ERROR_DECODE (anything that
  * is not a decodable image), with the details in the message. */
 GstStyleImage *gst_style_image_load (const gchar * location, GError ** error);
+
+/* Decodes in-memory data (a whole image file) through the same pipeline,
+ * with appsrc in place of filesrc: the format is found by typefinding.
+ * @what names the data in error messages ("the built-in default style");
+ * NULL says "the image data".  On failure sets @error to
+ * GST_STREAM_ERROR_DECODE with the details in the message. */
+GstStyleImage *gst_style_image_load_bytes (GBytes * bytes, const gchar * what,
+    GError ** error);
+
+/* Decodes the built-in default style, an embedded copy of Edvard Munch's
+ * The Scream (1893, public domain), 302x384.  Fails (GST_STREAM_ERROR_DECODE)
+ * only when GStreamer cannot decode a JPEG (no jpegdec). */
 GstStyleImage *gst_style_image_load_default (GError ** error);
 
 void gst_style_image_free (GstStyleImage * image);
+
+/* How long a decode may take before it fails with GST_STREAM_ERROR_DECODE
+ * ("took more than"), for every later call; 0 or GST_CLOCK_TIME_NONE
+ * restores the default, 30 s.  A decoder stuck past it is abandoned to a
+ * thread of its own, so the call returns in time.  For the tests and the
+ * fuzz driver. */
+void gst_style_image_set_timeout (GstClockTime timeout);
 
 /* The size with the longest side @longest, the other side by aspect, both
  * at least @min_side. */
