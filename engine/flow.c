@@ -311,6 +311,21 @@ sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb, SfBuffer *mask,
       sizeof (pc), groups_for ((guint64) f->w * f->h), 1, 1, error);
 }
 
+gboolean
+sf_flow_record_core (SfFlow *f, VkCommandBuffer cb, SfBuffer *content,
+    SfBuffer *clean, float t0, float t1, GError **error)
+{
+  guint64 n = 3 * (guint64) f->w * f->h;
+
+  if (!check_size (f, content, 3, "content", error)
+      || !check_size (f, clean, 3, "clean", error))
+    return FALSE;
+  struct { int32_t n; float t0, t1; } pc = { (int32_t) n, t0, t1 };
+  SfBuffer *b[2] = { content, clean };
+  return sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_CORE, b, 2, &pc, sizeof (pc),
+      groups_for (n), 1, 1, error);
+}
+
 /* Records one of the above into its own command buffer and waits. */
 static gboolean
 run_one (SfFlow * f, gboolean warp, SfBuffer * src, int channels,

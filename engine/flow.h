@@ -134,6 +134,14 @@ gboolean sf_flow_consistency (SfFlow *f, SfBuffer *mask, GError **error);
 gboolean sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb,
     SfBuffer *mask, GError **error);
 
+/* Temporal coring (shaders/flow_core.comp), in place on clean, which holds
+ * the previous clean content warped along the flow (3 planes):
+ * clean += smoothstep (t0, t1, |d|) d, d = content - clean, per value.  A
+ * change below t0 is taken for noise and dropped, one above t1 passes
+ * whole, so clean stays within t1 of the content. */
+gboolean sf_flow_record_core (SfFlow *f, VkCommandBuffer cb,
+    SfBuffer *content, SfBuffer *clean, float t0, float t1, GError **error);
+
 /* The temporal warping error of Lai et al. 2018 between two consecutive
  * frames of a clip: the flow is computed between the input frames
  * in_prev -> in_cur (RGB [3][h][w] in [0,1]); the output frame out_prev is

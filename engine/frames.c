@@ -15,6 +15,10 @@
 #include "stylizer.h"
 
 #define MASK_SIGMA 0.05         /* mean |difference| at which mask = 1/e */
+/* flow-warp=style's temporal coring: a change of the content below 3
+ * levels (of 255) is taken for noise, one above 9 passes whole */
+#define SF_CORE_T0 (3.0f / 255.0f)
+#define SF_CORE_T1 (9.0f / 255.0f)
 
 typedef struct
 {
@@ -176,6 +180,7 @@ sf_stylizer_reset_sequence (SfStylizer *st)
   st->has_prev_result = FALSE;
   st->temporal_active = FALSE;
   st->content_change = -1.0;
+  st->clean_valid = FALSE;
   sf_stylizer_forget_history (st);
 }
 
@@ -201,9 +206,19 @@ sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp)
   st->flow_warp = warp;
 }
 
+static gboolean
+ensure_image (SfStylizer * st, SfBuffer ** b, GError ** error)
+{
+  return *b || (*b = sf_buffer_new_floats (st->dev, 3, st->w, st->h, error));
+}
+
 /* Records warped = the previous result carried along the backward flow:
- * resampled bilinear or bicubic, or (SF_FLOW_WARP_STYLE) content +
- * bicubic warp of (previous result - previous content). */
+ * resampled bilinear or bicubic, or (SF_FLOW_WARP_STYLE) the clean
+ * content + bicubic warp of (previous result - previous clean content),
+ * where the clean content is the content cored in time: the previous
+ * clean, warped, plus the changes above the noise (sf_flow_record_core),
+ * so that sensor noise is neither carried into the start nor chased by
+ * the content term, while every real change comes fresh from the frame. */
 static gboolean
 record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
 {
@@ -213,16 +228,27 @@ record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
   if (st->flow_warp != SF_FLOW_WARP_STYLE)
     return sf_flow_record_warp_filtered (st->flow, cb, st->prev_result, 3,
         NULL, filter, st->warped, error);
-  if (!st->residual && !(st->residual = sf_buffer_new_floats (st->dev, 3,
-              st->w, st->h, error)))
+  if (!ensure_image (st, &st->residual, error)
+      || !ensure_image (st, &st->clean, error)
+      || !ensure_image (st, &st->clean_warp, error))
     return FALSE;
+  if (!st->clean_valid && !sf_record_copy (st->dev, cb, st->content_prev,
+          st->clean, st->n, FALSE, error))
+    return FALSE;
+  st->clean_valid = TRUE;
   return sf_record_copy (st->dev, cb, st->prev_result, st->residual, st->n,
       FALSE, error)
-      && sf_record_axpby (st->dev, cb, -1.0, st->content_prev, 1.0,
-      st->residual, st->n, error)
+      && sf_record_axpby (st->dev, cb, -1.0, st->clean, 1.0, st->residual,
+      st->n, error)
       && sf_flow_record_warp_filtered (st->flow, cb, st->residual, 3, NULL,
       SF_WARP_BICUBIC, st->warped, error)
-      && sf_record_axpby (st->dev, cb, 1.0, st->content, 1.0, st->warped,
+      && sf_flow_record_warp_filtered (st->flow, cb, st->clean, 3, NULL,
+      SF_WARP_BICUBIC, st->clean_warp, error)
+      && sf_flow_record_core (st->flow, cb, st->content, st->clean_warp,
+      SF_CORE_T0, SF_CORE_T1, error)
+      && sf_record_copy (st->dev, cb, st->clean_warp, st->clean, st->n,
+      FALSE, error)
+      && sf_record_axpby (st->dev, cb, 1.0, st->clean, 1.0, st->warped,
       st->n, error);
 }
 
@@ -258,7 +284,9 @@ begin_flow (SfStylizer * st, GError ** error)
     return FALSE;
   st->temporal_target = st->warped;
   st->temporal_active = TRUE;
-  return TRUE;
+  /* the content term holds the frame to its clean content */
+  return st->flow_warp != SF_FLOW_WARP_STYLE
+      || sf_stylizer_update_content_target_from (st, st->clean, error);
 }
 
 gboolean
@@ -279,6 +307,7 @@ sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
     return begin_flow (st, error);
   st->temporal_active = warm == SF_WARM_PREVIOUS && sequence;
   st->temporal_target = st->prev_result;
+  st->clean_valid = FALSE;
   /* a start from the content is far from where the memory's steps were
    * taken: with it, a full quasi-Newton step from there jumps far and the
    * texture flickers (30 levels of frame-to-frame change on a still shot
@@ -349,7 +378,11 @@ sf_stylizer_frames_free (SfStylizer *st)
   sf_buffer_free (st->dev, st->frame_out);
   sf_buffer_free (st->dev, st->warped);
   sf_buffer_free (st->dev, st->residual);
+  sf_buffer_free (st->dev, st->clean);
+  sf_buffer_free (st->dev, st->clean_warp);
   sf_flow_free (st->flow);
   st->frame = st->frame_out = st->warped = st->residual = NULL;
+  st->clean = st->clean_warp = NULL;
+  st->clean_valid = FALSE;
   st->flow = NULL;
 }

@@ -42,6 +42,7 @@ typedef enum
   SF_K_FLOW_LK,
   SF_K_FLOW_WARP,
   SF_K_FLOW_CONSISTENCY,
+  SF_K_FLOW_CORE,
   /* fp16 activation storage variants (-DACT16; net.c sf_net_kernel) */
   SF_K_CONV_FWD16,
   SF_K_CONV_BWD16,

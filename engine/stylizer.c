@@ -166,6 +166,13 @@ record_diff (SfStylizer * st, VkCommandBuffer cb, SfBuffer * a, SfBuffer * b,
 gboolean
 sf_stylizer_update_content_target (SfStylizer *st, GError **error)
 {
+  return sf_stylizer_update_content_target_from (st, st->content, error);
+}
+
+gboolean
+sf_stylizer_update_content_target_from (SfStylizer *st, SfBuffer *src,
+    GError **error)
+{
   VkCommandBuffer cb;
   SfActs *a = st->acts;
   guint64 n = (guint64) st->net->cout[SF_CONTENT_CONV]
@@ -173,8 +180,7 @@ sf_stylizer_update_content_target (SfStylizer *st, GError **error)
 
   if (!sf_stylizer_flush (st, error) || !sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
-  if (!sf_net_record_forward (st->net, cb, a, st->content, SF_CONTENT_CONV,
-          error)
+  if (!sf_net_record_forward (st->net, cb, a, src, SF_CONTENT_CONV, error)
       /* mode 3: target = the features (as fp32), partials of its norm;
        * b is not read, target stands in for it */
       || !record_diff_full (st, cb, TRUE, a->act[SF_CONTENT_CONV],

@@ -56,7 +56,12 @@ struct SfStylizer
   SfBuffer *temporal_target;    /* prev_result or warped */
   SfFlowWarp flow_warp;
   SfBuffer *residual;           /* SF_FLOW_WARP_STYLE: prev_result minus the
-                                 * previous content */
+                                 * previous clean content */
+  SfBuffer *clean;              /* SF_FLOW_WARP_STYLE: the content cored in
+                                 * time (flow_core.comp), this frame's after
+                                 * begin_frame */
+  SfBuffer *clean_warp;         /* scratch: the previous clean, warped */
+  gboolean clean_valid;         /* clean holds the previous frame's */
   gboolean has_prev_content;
   gboolean sequence_reset;      /* the next content frame starts a sequence */
   gboolean in_frame;            /* between set_content_frame and end_frame */
@@ -79,8 +84,11 @@ struct SfStylizer
  * raised; checked before every loss evaluation. */
 gboolean sf_stylizer_check_cancel (SfStylizer *st, GError **error);
 
-/* stylizer.c: recomputes the content target from st->content. */
+/* stylizer.c: recomputes the content target from st->content (or from
+ * src, an image-sized buffer). */
 gboolean sf_stylizer_update_content_target (SfStylizer *st, GError **error);
+gboolean sf_stylizer_update_content_target_from (SfStylizer *st,
+    SfBuffer *src, GError **error);
 
 /* stylizer.c: submits the pending vector operations (nothing is pending
  * outside sf_stylizer_optimize, except during its progress callback). */

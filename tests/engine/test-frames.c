@@ -6,6 +6,7 @@
  * and cancelling an optimisation from another thread. */
 #include "engine-test-util.h"
 #include "stylizer.h"
+#include "flow.h"
 
 static SfDevice *dev;
 static SfVggWeights *wts;
@@ -299,6 +300,67 @@ test_no_drift (void)
   sf_stylizer_free (st);
 }
 
+/* flow_core.comp against its plain-C reference (the definition in
+ * engine/flow.h), on differences spread across both thresholds; and what
+ * it is for: a change below t0 is dropped, one above t1 kept whole, and
+ * the result never further than t1 from the content. */
+static double
+ref_smoothstep (double e0, double e1, double x)
+{
+  double t = CLAMP ((x - e0) / (e1 - e0), 0.0, 1.0);
+  return t * t * (3.0 - 2.0 * t);
+}
+
+static void
+test_core (void)
+{
+  GError *err = NULL;
+  const int w = 23, h = 19, n = 3 * w * h;
+  const float t0 = 3.0f / 255, t1 = 9.0f / 255;
+  float *c = g_new (float, n), *wv = g_new (float, n), *out = g_new (float, n);
+  GRand *r = g_rand_new_with_seed (5);
+  SfFlow *flow = sf_flow_new (dev, w, h, &err);
+  VkCommandBuffer cb;
+
+  g_assert_no_error (err);
+  for (int i = 0; i < n; i++) {
+    c[i] = (float) g_rand_double (r);
+    wv[i] = c[i] + (float) g_rand_double_range (r, -2.5 * t1, 2.5 * t1);
+  }
+  SfBuffer *bc = test_upload (dev, c, n), *bw = test_upload (dev, wv, n);
+  g_assert_true (sf_cmd_begin (dev, &cb, &err));
+  g_assert_true (sf_flow_record_core (flow, cb, bc, bw, t0, t1, &err));
+  g_assert_true (sf_cmd_submit_wait (dev, &cb, 1, TRUE, &err));
+  g_assert_true (sf_buffer_download (dev, bw, 0, out, n * sizeof (float),
+          &err));
+  g_assert_no_error (err);
+  double maxe = 0;
+  int below = 0, above = 0;
+  for (int i = 0; i < n; i++) {
+    double d = (double) c[i] - wv[i];
+    double ref = wv[i] + ref_smoothstep (t0, t1, fabs (d)) * d;
+    maxe = MAX (maxe, fabs (out[i] - ref));
+    g_assert_cmpfloat (fabs (out[i] - c[i]), <=, t1 + 1e-6);
+    if (fabs (d) < t0) {
+      g_assert_cmpfloat (out[i], ==, wv[i]);
+      below++;
+    } else if (fabs (d) > t1) {
+      g_assert_cmpfloat (fabs (out[i] - c[i]), <, 1e-6);
+      above++;
+    }
+  }
+  g_test_message ("flow_core %dx%d: max |GPU - reference| %.2e (%d values "
+      "below t0, %d above t1)", w, h, maxe, below, above);
+  g_assert_cmpfloat (maxe, <, 1e-6);
+  g_assert_cmpint (below, >, n / 20);
+  g_assert_cmpint (above, >, n / 4);
+  sf_buffer_free (dev, bc);
+  sf_buffer_free (dev, bw);
+  sf_flow_free (flow);
+  g_rand_free (r);
+  g_free (c); g_free (wv); g_free (out);
+}
+
 /* Cancellation: another thread raises the flag in the middle of a long
  * optimisation; the call returns SF_ERROR_CANCELLED within about one
  * loss evaluation of the flag (measured here, bound 2 evaluations + 50 ms),
@@ -415,6 +477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/frames/preserve-colors", test_preserve_colors);
   g_test_add_func ("/frames/no-drift", test_no_drift);
   g_test_add_func ("/frames/cancel", test_cancel);
+  g_test_add_func ("/frames/core", test_core);
   int r = g_test_run ();
   sf_net_free (net);
   sf_vgg_weights_free (wts);

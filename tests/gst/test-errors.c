@@ -92,12 +92,41 @@ write_temp_file (const gchar * contents, gsize len)
   return path;
 }
 
+/* No style-location: not an error; the built-in style, said in an INFO
+ * message, and the pipeline runs to EOS. */
 GST_START_TEST (test_no_style_location)
 {
-  const gchar *kv[] = { "style-location", NULL };
+  GstElement *pipeline = gst_parse_launch (PIPELINE, NULL);
+  GstElement *sf = gst_bin_get_by_name (GST_BIN (pipeline), "sf");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gboolean info = FALSE;
+  GstMessage *msg;
 
-  check_error (set_string, kv, GST_RESOURCE_ERROR,
-      GST_RESOURCE_ERROR_NOT_FOUND, "style-location", TRUE);
+  sftest_set_fast (sf);
+  g_object_set (sf, "style-location", NULL, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_INFO))) {
+    GstMessageType type = GST_MESSAGE_TYPE (msg);
+
+    if (type == GST_MESSAGE_INFO && GST_MESSAGE_SRC (msg) == GST_OBJECT (sf)) {
+      GError *err = NULL;
+
+      gst_message_parse_info (msg, &err, NULL);
+      g_print ("INFO: %s\n", err->message);
+      info = strstr (err->message, "built-in style") != NULL;
+      g_clear_error (&err);
+    }
+    fail_if (type == GST_MESSAGE_ERROR, "an error without style-location");
+    gst_message_unref (msg);
+    if (type == GST_MESSAGE_EOS)
+      break;
+  }
+  fail_unless (info, "no INFO message about the built-in style");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sf);
+  gst_object_unref (pipeline);
 }
 
 GST_END_TEST;
