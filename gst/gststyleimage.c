@@ -348,11 +348,23 @@ gst_style_image_wait (GstElement * pipeline, GstElement * sink,
   return image;
 }
 
-static gpointer
-gst_style_image_teardown_thread (gpointer pipeline)
+/* Pipelines abandoned after a timeout that have not finished going to
+ * NULL yet (gst_style_image_get_n_stuck()). */
+static gint style_image_n_stuck = 0;
+
+static void
+gst_style_image_stop (GstElement * pipeline)
 {
-  gst_element_set_state (GST_ELEMENT (pipeline), GST_STATE_NULL);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
+}
+
+static gpointer
+gst_style_image_abandoned_thread (gpointer pipeline)
+{
+  gst_style_image_stop (GST_ELEMENT (pipeline));
+  g_atomic_int_add (&style_image_n_stuck, -1);
+  GST_DEBUG ("an abandoned style image pipeline is down after all");
   return NULL;
 }
 
@@ -369,13 +381,16 @@ gst_style_image_teardown (GstElement * pipeline, gboolean timed_out)
   if (timed_out) {
     GST_WARNING ("abandoning the stuck style image pipeline %" GST_PTR_FORMAT,
         pipeline);
+    g_atomic_int_inc (&style_image_n_stuck);
     thread = g_thread_try_new ("styleimage-teardown",
-        gst_style_image_teardown_thread, pipeline, NULL);
+        gst_style_image_abandoned_thread, pipeline, NULL);
+    if (thread == NULL)
+      g_atomic_int_add (&style_image_n_stuck, -1);
   }
   if (thread)
     g_thread_unref (thread);
   else
-    gst_style_image_teardown_thread (pipeline);
+    gst_style_image_stop (pipeline);
 }
 
 /* Decodes the first frame of a file (@location set, filesrc) or of
@@ -456,6 +471,12 @@ gst_style_image_set_timeout (GstClockTime timeout)
   if (GST_CLOCK_TIME_IS_VALID (timeout) && timeout > 0)
     ms = (gint) MIN (MAX (timeout / GST_MSECOND, 1), G_MAXINT);
   g_atomic_int_set (&style_image_timeout_ms, ms);
+}
+
+guint
+gst_style_image_get_n_stuck (void)
+{
+  return (guint) MAX (g_atomic_int_get (&style_image_n_stuck), 0);
 }
 
 GstStyleImage *
