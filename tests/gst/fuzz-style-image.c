@@ -20,15 +20,16 @@
  *
  * - standalone (this file's main(), meson test fuzz-style-image):
  *     fuzz-style-image [--mutate N] [--seed S] [--only I] [--save FILE]
- *       [--timeout SEC] [--decode-timeout SEC] [--memory-limit-mb M]
- *       [--verbose] [CORPUS_DIR | FILE...]
+ *       [--max-time SEC] [--timeout SEC] [--decode-timeout SEC]
+ *       [--memory-limit-mb M] [--verbose] [CORPUS_DIR | FILE...]
  *   replays the corpus (default $STYLEFILTER_SOURCE_DIR/tests/gst/
  *   corpus-style), then runs N mutations drawn deterministically from
- *   seed S: iteration i picks a corpus file (three times in four one named
- *   ok-*, never a gstbug-* one) and applies 1 to 4 of bit flips, interesting byte and 16-bit
- *   values, truncation, random inserts, chunk duplication and chunk
- *   deletion.  --only I runs iteration I alone and --save writes its
- *   input, to reproduce a failure.  Corpus files named ok-* must decode
+ *   seed S (or as many as --max-time allows): iteration i picks a corpus
+ *   file (three times in four one named ok-*, never a gstbug-* one) and
+ *   applies 1 to 4 of bit flips, interesting byte and 16-bit values,
+ *   truncation, random inserts, chunk duplication and chunk deletion.
+ *   --only I runs iteration I alone and --save writes its input, to
+ *   reproduce a failure.  Corpus files named ok-* must decode
  *   and bad-* must be rejected; others may do either.
  *
  *   Output is TAP: one point per corpus file and per 100 mutations, plus a
@@ -561,7 +562,8 @@ typedef struct
 {
   guint inputs, decoded, rejected, broken, skipped, stuck;
   guint known_bugs;             /* inputs that hit a known GStreamer bug */
-  gboolean stop;                /* too many stuck threads: stop */
+  gboolean stop;                /* too many stuck threads, or out of time */
+  gint64 deadline;              /* monotonic time to stop mutating, or 0 */
   /* per known bug: how many inputs hit it, and the first one */
   guint bug_hits[G_N_ELEMENTS (fuzz_known_bugs)];
   gchar *bug_first[G_N_ELEMENTS (fuzz_known_bugs)];
@@ -753,6 +755,12 @@ fuzz_mutations (FuzzStats * st, GPtrArray * names, GPtrArray * corpus,
   guint batch_broken = 0, batch_decoded = 0;
 
   for (i = first; i < first + count && !st->stop; i++) {
+    if (st->deadline && g_get_monotonic_time () > st->deadline) {
+      g_print ("# --max-time is up after %" G_GUINT64_FORMAT " mutations\n",
+          i - first);
+      st->stop = TRUE;
+      break;
+    }
     const gchar *base;
     GByteArray *buf = fuzz_make_input (names, corpus, seed, i, &base);
     gchar *name = g_strdup_printf ("mutation %" G_GUINT64_FORMAT, i);
@@ -811,7 +819,7 @@ int
 main (int argc, char **argv)
 {
   gint64 mutate = 0, seed = 1, only = -1, timeout_s = 60, memory_mb = 4096;
-  gint64 decode_timeout_s = 0;
+  gint64 decode_timeout_s = 0, max_time_s = 0;
   gboolean verbose = FALSE;
   gchar *save = NULL;
   gchar **args = NULL;
@@ -827,6 +835,8 @@ main (int argc, char **argv)
     {"timeout", 't', 0, G_OPTION_ARG_INT64, &timeout_s,
         "Seconds an input may take before it counts as a hang (default 60)",
         "SEC"},
+    {"max-time", 0, 0, G_OPTION_ARG_INT64, &max_time_s,
+        "Stop mutating after SEC seconds (default: no limit)", "SEC"},
     {"decode-timeout", 0, 0, G_OPTION_ARG_INT64, &decode_timeout_s,
         "The library's decode timeout in seconds (default its own, 30)",
         "SEC"},
@@ -864,6 +874,8 @@ main (int argc, char **argv)
     gst_style_image_set_timeout (decode_timeout_s * GST_SECOND);
 
   t0 = g_get_monotonic_time ();
+  if (max_time_s > 0)
+    st.deadline = t0 + max_time_s * G_USEC_PER_SEC;
   if (only >= 0) {
     fuzz_mutations (&st, names, corpus, seed, only, 1, timeout_s, save, TRUE);
   } else {
