@@ -12,15 +12,17 @@
  *   filesrc ! decodebin ! videoconvert ! videoscale !
  *   video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! appsink
  * brought to PAUSED: the preroll sample is the first frame, so any still
- * image or video format with an installed decoder works.  Only decodebin's
- * first video stream is linked; other streams go to fakesinks, and a file
- * without video is an error as soon as decodebin has exposed its streams
- * (left to the delayed linking of gst_parse_launch(), an audio-only stream
- * pushed by appsrc waited for the timeout).  In-memory data
+ * image or video format with an installed decoder works.  In-memory data
  * takes the same pipeline with appsrc (no caps, one buffer, then EOS) in
- * place of filesrc.  The image is kept at its native size; the element
- * scales it on the CPU to style-scale x the processing size whenever that
- * size changes, without decoding again.
+ * place of filesrc.  Only decodebin's first video stream is linked; other
+ * streams go to fakesinks, and an input without video is an error as soon
+ * as decodebin has exposed its streams (left to the delayed linking of
+ * gst_parse_launch(), an audio-only stream pushed by appsrc waited for the
+ * timeout).  A decode that takes longer than the timeout (30 s) fails, and
+ * if a decoder is stuck for ever its pipeline is abandoned to a thread of
+ * its own.  The image is kept at its native size; the element scales it on
+ * the CPU to style-scale x the processing size whenever that size changes,
+ * without decoding again.
  *
  * The built-in default style is default-style.jpg, embedded as a
  * GResource (default-style.gresource.xml): Edvard Munch, The Scream
