@@ -12,15 +12,17 @@
  *   filesrc ! decodebin ! videoconvert ! videoscale !
  *   video/x-raw,format=RGB,pixel-aspect-ratio=1/1 ! appsink
  * brought to PAUSED: the preroll sample is the first frame, so any still
- * image or video format with an installed decoder works.  Only decodebin's
- * first video stream is linked; other streams go to fakesinks, and a file
- * without video is an error as soon as decodebin has exposed its streams
- * (left to the delayed linking of gst_parse_launch(), an audio-only stream
- * pushed by appsrc waited for the timeout).  In-memory data
+ * image or video format with an installed decoder works.  In-memory data
  * takes the same pipeline with appsrc (no caps, one buffer, then EOS) in
- * place of filesrc.  The image is kept at its native size; the element
- * scales it on the CPU to style-scale x the processing size whenever that
- * size changes, without decoding again.
+ * place of filesrc.  Only decodebin's first video stream is linked; other
+ * streams go to fakesinks, and an input without video is an error as soon
+ * as decodebin has exposed its streams (left to the delayed linking of
+ * gst_parse_launch(), an audio-only stream pushed by appsrc waited for the
+ * timeout).  A decode that takes longer than the timeout (30 s) fails, and
+ * if a decoder is stuck for ever its pipeline is abandoned to a thread of
+ * its own.  The image is kept at its native size; the element scales it on
+ * the CPU to style-scale x the processing size whenever that size changes,
+ * without decoding again.
  *
  * The built-in default style is default-style.jpg, embedded as a
  * GResource (default-style.gresource.xml): Edvard Munch, The Scream
@@ -348,11 +350,23 @@ gst_style_image_wait (GstElement * pipeline, GstElement * sink,
   return image;
 }
 
-static gpointer
-gst_style_image_teardown_thread (gpointer pipeline)
+/* Pipelines abandoned after a timeout that have not finished going to
+ * NULL yet (gst_style_image_get_n_stuck()). */
+static gint style_image_n_stuck = 0;
+
+static void
+gst_style_image_stop (GstElement * pipeline)
 {
-  gst_element_set_state (GST_ELEMENT (pipeline), GST_STATE_NULL);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
+}
+
+static gpointer
+gst_style_image_abandoned_thread (gpointer pipeline)
+{
+  gst_style_image_stop (GST_ELEMENT (pipeline));
+  g_atomic_int_add (&style_image_n_stuck, -1);
+  GST_DEBUG ("an abandoned style image pipeline is down after all");
   return NULL;
 }
 
@@ -369,13 +383,16 @@ gst_style_image_teardown (GstElement * pipeline, gboolean timed_out)
   if (timed_out) {
     GST_WARNING ("abandoning the stuck style image pipeline %" GST_PTR_FORMAT,
         pipeline);
+    g_atomic_int_inc (&style_image_n_stuck);
     thread = g_thread_try_new ("styleimage-teardown",
-        gst_style_image_teardown_thread, pipeline, NULL);
+        gst_style_image_abandoned_thread, pipeline, NULL);
+    if (thread == NULL)
+      g_atomic_int_add (&style_image_n_stuck, -1);
   }
   if (thread)
     g_thread_unref (thread);
   else
-    gst_style_image_teardown_thread (pipeline);
+    gst_style_image_stop (pipeline);
 }
 
 /* Decodes the first frame of a file (@location set, filesrc) or of
@@ -456,6 +473,12 @@ gst_style_image_set_timeout (GstClockTime timeout)
   if (GST_CLOCK_TIME_IS_VALID (timeout) && timeout > 0)
     ms = (gint) MIN (MAX (timeout / GST_MSECOND, 1), G_MAXINT);
   g_atomic_int_set (&style_image_timeout_ms, ms);
+}
+
+guint
+gst_style_image_get_n_stuck (void)
+{
+  return (guint) MAX (g_atomic_int_get (&style_image_n_stuck), 0);
 }
 
 GstStyleImage *

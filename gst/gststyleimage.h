@@ -1,6 +1,6 @@
 /* gststyleimage.h - decoding the style image (a file, in-memory data or the
- * built-in default, The Scream) through GStreamer and scaling
- * it to the planar float RGB the engine takes.
+ * built-in default, The Scream) through GStreamer and scaling it to the
+ * planar float RGB the engine takes.
  *
  * Copyright (C) 2025 gst-stylefilter contributors
  *
@@ -41,8 +41,9 @@ GstStyleImage *gst_style_image_load_bytes (GBytes * bytes, const gchar * what,
     GError ** error);
 
 /* Decodes the built-in default style, an embedded copy of Edvard Munch's
- * The Scream (1893, public domain), 302x384.  Fails (GST_STREAM_ERROR_DECODE)
- * only when GStreamer cannot decode a JPEG (no jpegdec). */
+ * The Scream (1893, public domain), 302x384 (gst/default-style.txt).
+ * Fails with GST_STREAM_ERROR_DECODE only when GStreamer cannot decode a
+ * JPEG (no jpegdec). */
 GstStyleImage *gst_style_image_load_default (GError ** error);
 
 void gst_style_image_free (GstStyleImage * image);
@@ -53,6 +54,11 @@ void gst_style_image_free (GstStyleImage * image);
  * thread of its own, so the call returns in time.  For the tests and the
  * fuzz driver. */
 void gst_style_image_set_timeout (GstClockTime timeout);
+
+/* How many of the pipelines abandoned after a timeout have not finished
+ * tearing down: each is a streaming thread stuck inside a GStreamer
+ * element (a decoder that never returns), until the process exits. */
+guint gst_style_image_get_n_stuck (void);
 
 /* The size with the longest side @longest, the other side by aspect, both
  * at least @min_side. */

@@ -20,25 +20,27 @@
  *
  * - standalone (this file's main(), meson test fuzz-style-image):
  *     fuzz-style-image [--mutate N] [--seed S] [--only I] [--save FILE]
- *       [--timeout SEC] [--decode-timeout SEC] [--memory-limit-mb M]
- *       [--verbose] [CORPUS_DIR | FILE...]
+ *       [--max-time SEC] [--timeout SEC] [--decode-timeout SEC]
+ *       [--memory-limit-mb M] [--verbose] [CORPUS_DIR | FILE...]
  *   replays the corpus (default $STYLEFILTER_SOURCE_DIR/tests/gst/
  *   corpus-style), then runs N mutations drawn deterministically from
- *   seed S: iteration i picks a corpus file (three times in four one named
- *   ok-*) and applies 1 to 4 of bit flips, interesting byte and 16-bit
- *   values, truncation, random inserts, chunk duplication and chunk
- *   deletion.  --only I runs iteration I alone and --save writes its
- *   input, to reproduce a failure.  Corpus files named ok-* must decode
+ *   seed S (or as many as --max-time allows): iteration i picks a corpus
+ *   file (three times in four one named ok-*, never a gstbug-* one) and
+ *   applies 1 to 4 of bit flips, interesting byte and 16-bit values,
+ *   truncation, random inserts, chunk duplication and chunk deletion.
+ *   --only I runs iteration I alone and --save writes its input, to
+ *   reproduce a failure.  Corpus files named ok-* must decode
  *   and bad-* must be rejected; others may do either.
  *
  *   Output is TAP: one point per corpus file and per 100 mutations, plus a
  *   "# TODO" point for the first input that hits each known GStreamer bug
  *   (fuzz_known_bugs), the plan at the end, then the line
- *   "fuzz-style-image: N inputs, M decoded, K rejected".  On a crash or a
- *   hang the input is written to fuzz-style-image-crash.bin (or --save
- *   FILE) first; a hang is the library's own timeout (30 s, or
- *   --decode-timeout) or, should the call itself not return, no answer
- *   within --timeout (60 s), and it ends the run.  The address space is limited to
+ *   "fuzz-style-image: N inputs, M decoded, K rejected".  On a crash, or
+ *   a call that does not return within --timeout (60 s), the input is
+ *   written to fuzz-style-image-crash.bin (or --save FILE) first.  A
+ *   decode that times out in the library (30 s, or --decode-timeout) is a
+ *   failure unless a thread is left stuck in a GStreamer element, see
+ *   fuzz_known_bugs.  The address space is limited to
  *   --memory-limit-mb (4096 by default; 0 for none, which AddressSanitizer
  *   needs) so that an input that makes a decoder allocate gigabytes fails
  *   here instead of eating the machine.
@@ -50,8 +52,8 @@
  * headers without a scan, a PNG signature only); the rest depend on the
  * installation (BMP, GIF, TIFF, WebP: no decoder here; CMYK JPEG: jpegdec
  * refuses it; mjpeg.avi: avidemux cannot take a whole small AVI in one
- * buffer) or are truncated files; gstbug-matroska-doctype.webm and
- * gstbug-jpegdec-soi-soi.jpg are the inputs that found fuzz_known_bugs.
+ * buffer) or are truncated files; gstbug-* are the inputs that found
+ * fuzz_known_bugs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,10 +75,15 @@ typedef enum
   FUZZ_REJECTED,
   FUZZ_BROKEN,                  /* the contract does not hold */
   FUZZ_SKIPPED,                 /* a known GStreamer hang: not decoded */
+  FUZZ_STUCK,                   /* the call timed out and a thread is stuck
+                                 * inside a GStreamer element */
 } FuzzResult;
 
 /* The largest input a mutation makes. */
 #define FUZZ_MAX_SIZE (64 * 1024)
+/* A run stops at this many threads stuck in GStreamer elements: each
+ * spins or waits until the process exits. */
+#define FUZZ_MAX_STUCK 3
 /* Mutations per TAP point. */
 #define FUZZ_BATCH 100
 
@@ -100,6 +107,35 @@ fuzz_is_jpegdec_soi_loop (const guint8 * data, gsize size)
   return FALSE;
 }
 
+/* jpegdec (1.22) loops for ever in gst_jpeg_dec_decode_grayscale() when
+ * libjpeg suspends, jpeg_read_raw_data() returning 0 each time: a grey
+ * JPEG that ends one or two bytes short of the end of its start of scan
+ * segment (shorter cuts are rejected).  Matched as: a JPEG with a
+ * one-component frame header (SOF0 to SOF2) whose last start of scan
+ * segment lacks its last one or two bytes (a mutation can match that and
+ * fail for another reason: it is not decoded either). */
+static gboolean
+fuzz_is_jpegdec_gray_sos (const guint8 * data, gsize size)
+{
+  gsize i, sof = 0, sos = 0, end;
+
+  if (size < 8 || data[0] != 0xff || data[1] != 0xd8 || data[2] != 0xff)
+    return FALSE;
+  for (i = 2; i + 1 < size; i++) {
+    if (data[i] != 0xff)
+      continue;
+    if (sof == 0 && data[i + 1] >= 0xc0 && data[i + 1] <= 0xc2)
+      sof = i;
+    if (data[i + 1] == 0xda)
+      sos = i;
+  }
+  if (sof == 0 || sof + 9 >= size || data[sof + 9] != 1 || sos == 0 ||
+      sos + 4 > size)
+    return FALSE;
+  end = sos + 2 + ((gsize) data[sos + 2] << 8 | data[sos + 3]);
+  return size < end && size + 2 >= end;
+}
+
 /* GStreamer bugs found by this fuzzer, reported as TAP "# TODO" points (the
  * first input that hits each) and counted; everything else that goes wrong
  * fails the run.  Two kinds:
@@ -109,7 +145,14 @@ fuzz_is_jpegdec_soi_loop (const guint8 * data, gsize size)
  * - a hang, by the inputs that cause it: those are not decoded, as each
  *   would leave a thread spinning until the process exits (the library
  *   itself returns after its timeout, see test-style-image's
- *   /style-image/stuck-decoder). */
+ *   /style-image/stuck-decoder).
+ * A hang not in the list is told apart by the library: when its decode
+ * times out and the abandoned pipeline does not come down
+ * (gst_style_image_get_n_stuck()), a thread is stuck inside an element;
+ * that is reported as a TODO point too, with its input written out, and a
+ * run stops at FUZZ_MAX_STUCK of them.  A timeout with nothing stuck
+ * means the pipeline waited for nothing: that is a bug of ours, a
+ * failure. */
 typedef struct
 {
   const gchar *domain;
@@ -128,6 +171,10 @@ static const FuzzKnownBug fuzz_known_bugs[] = {
   {NULL, NULL, fuzz_is_jpegdec_soi_loop,
       "jpegdec (1.22) spins for ever in gst_jpeg_dec_parse() on FF D8 "
         "FF D8 (a start of image marker right after the first one)"},
+  {NULL, NULL, fuzz_is_jpegdec_gray_sos,
+      "jpegdec (1.22) spins for ever in gst_jpeg_dec_decode_grayscale() "
+        "when libjpeg suspends (a grey JPEG cut inside its start of scan "
+        "segment)"},
 };
 
 /* The known bug the current input hit, -1 for none. */
@@ -182,6 +229,21 @@ fuzz_touch_pixels (const GstStyleImage * image)
   return sum;
 }
 
+/* TRUE if, 2 s after a timeout, more abandoned pipelines are still coming
+ * down than the @before the call. */
+static gboolean
+fuzz_still_stuck (guint before)
+{
+  gint i;
+
+  for (i = 0; i < 20; i++) {
+    if (gst_style_image_get_n_stuck () <= before)
+      return FALSE;
+    g_usleep (100 * 1000);
+  }
+  return TRUE;
+}
+
 /* Decodes one input and checks the contract; @why (free it) says what
  * happened: the size, the error message or what is broken; @known_bug is
  * the index in fuzz_known_bugs of the GStreamer bug it hit, or -1. */
@@ -192,7 +254,7 @@ fuzz_one (const guint8 * data, gsize size, gchar ** why, gint * known_bug)
   GError *err = NULL;
   GstStyleImage *image;
   FuzzResult result;
-  guint i;
+  guint i, n_stuck;
 
   for (i = 0; i < G_N_ELEMENTS (fuzz_known_bugs); i++) {
     if (fuzz_known_bugs[i].input && fuzz_known_bugs[i].input (data, size)) {
@@ -203,6 +265,7 @@ fuzz_one (const guint8 * data, gsize size, gchar ** why, gint * known_bug)
   }
 
   fuzz_init_gst ();
+  n_stuck = gst_style_image_get_n_stuck ();
   bytes = g_bytes_new (data, size);
   fuzz_current_data = data;
   fuzz_current_size = size;
@@ -236,8 +299,15 @@ fuzz_one (const guint8 * data, gsize size, gchar ** why, gint * known_bug)
         g_quark_to_string (err->domain), err->code, err->message);
     result = FUZZ_BROKEN;
   } else if (strstr (err->message, "took more than")) {
-    *why = g_strdup_printf ("hang: %s", err->message);
-    result = FUZZ_BROKEN;
+    if (fuzz_still_stuck (n_stuck)) {
+      *why = g_strdup_printf ("a thread is stuck in a GStreamer element: %s",
+          err->message);
+      result = FUZZ_STUCK;
+    } else {
+      *why = g_strdup_printf ("hang with nothing stuck (the pipeline waited "
+          "for nothing): %s", err->message);
+      result = FUZZ_BROKEN;
+    }
   } else {
     gchar *nl;
 
@@ -261,9 +331,11 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
   gchar *why = NULL;
   gint known_bug;
+  FuzzResult r = fuzz_one (data, size, &why, &known_bug);
 
-  /* a known GStreamer bug is no finding: only a broken contract aborts */
-  if (fuzz_one (data, size, &why, &known_bug) == FUZZ_BROKEN) {
+  /* a known GStreamer bug is no finding; a broken contract is, and so is a
+   * new stuck decoder (whose thread would stay behind) */
+  if (r == FUZZ_BROKEN || r == FUZZ_STUCK) {
     g_printerr ("fuzz-style-image: %s\n", why);
     abort ();
   }
@@ -426,23 +498,41 @@ fuzz_mutate_once (GByteArray * buf, guint64 * rng)
   }
 }
 
+/* TRUE if corpus entry @name is one of @kind: "ok" for the ones that
+ * decode; anything else for the others but the gstbug-* seeds of known
+ * GStreamer bugs, which are replayed but not mutated. */
+static gboolean
+fuzz_is_base (const gchar * name, const gchar * kind)
+{
+  if (g_str_equal (kind, "ok"))
+    return g_str_has_prefix (name, "ok-");
+  return !g_str_has_prefix (name, "gstbug-");
+}
+
+/* The @k-th entry of kind @kind, or the number of them for k = -1. */
+static gsize
+fuzz_nth_base (GPtrArray * names, const gchar * kind, gssize k)
+{
+  gsize i, n = 0;
+
+  for (i = 0; i < names->len; i++)
+    if (fuzz_is_base (g_ptr_array_index (names, i), kind) && (gssize) n++ == k)
+      return i;
+  return n;
+}
+
 /* A corpus entry for a mutation: three times in four one that decodes
- * (named ok-*, when there are such), so that most mutations reach the
- * decoders rather than the typefinder. */
+ * (named ok-*), so that most mutations reach the decoders rather than the
+ * typefinder, else any but the gstbug-* seeds. */
 static gsize
 fuzz_pick_base (GPtrArray * names, guint64 * rng)
 {
-  gsize n_ok = 0, i, k;
+  const gchar *kind = fuzz_below (rng, 4) ? "ok" : "any";
+  gsize n = fuzz_nth_base (names, kind, -1);
 
-  for (i = 0; i < names->len; i++)
-    n_ok += g_str_has_prefix (g_ptr_array_index (names, i), "ok-");
-  if (n_ok == 0 || fuzz_below (rng, 4) == 0)
+  if (n == 0)
     return fuzz_below (rng, names->len);
-  k = fuzz_below (rng, n_ok);
-  for (i = 0; i < names->len; i++)
-    if (g_str_has_prefix (g_ptr_array_index (names, i), "ok-") && k-- == 0)
-      break;
-  return i;
+  return fuzz_nth_base (names, kind, fuzz_below (rng, n));
 }
 
 /* The input of mutation @iteration: a corpus entry (its name in @base)
@@ -470,9 +560,10 @@ fuzz_make_input (GPtrArray * names, GPtrArray * corpus, guint64 seed,
 
 typedef struct
 {
-  guint inputs, decoded, rejected, broken, skipped;
+  guint inputs, decoded, rejected, broken, skipped, stuck;
   guint known_bugs;             /* inputs that hit a known GStreamer bug */
-  gboolean stop;                /* a hang: a thread may be stuck, stop */
+  gboolean stop;                /* too many stuck threads, or out of time */
+  gint64 deadline;              /* monotonic time to stop mutating, or 0 */
   /* per known bug: how many inputs hit it, and the first one */
   guint bug_hits[G_N_ELEMENTS (fuzz_known_bugs)];
   gchar *bug_first[G_N_ELEMENTS (fuzz_known_bugs)];
@@ -480,6 +571,31 @@ typedef struct
   gdouble slowest_s;
   gchar *slowest;               /* what the slowest input was */
 } FuzzStats;
+
+/* A new stuck decoder: a TODO point, its input in
+ * fuzz-style-image-stuck-N.bin, and the end of the run after
+ * FUZZ_MAX_STUCK of them. */
+static void
+fuzz_report_stuck (FuzzStats * st, const guint8 * data, gsize size,
+    const gchar * name, const gchar * why)
+{
+  gchar *path = g_strdup_printf ("fuzz-style-image-stuck-%u.bin", ++st->stuck);
+  GError *err = NULL;
+
+  g_print ("not ok %u - %s: %s # TODO GStreamer bug (not yet in "
+      "fuzz_known_bugs)\n", ++st->tap, name, why);
+  if (g_file_set_contents (path, (const gchar *) data, size, &err))
+    g_print ("# input written to %s\n", path);
+  else
+    g_print ("# cannot write %s: %s\n", path, err->message);
+  g_clear_error (&err);
+  g_free (path);
+  if (st->stuck >= FUZZ_MAX_STUCK) {
+    g_print ("# %u threads stuck in GStreamer elements: stopping\n",
+        st->stuck);
+    st->stop = TRUE;
+  }
+}
 
 /* Runs one input with the watchdog armed and counts it; the first input
  * that hits a known GStreamer bug gets a TAP point of its own, marked
@@ -518,19 +634,10 @@ fuzz_run_counted (FuzzStats * st, const guint8 * data, gsize size,
     st->rejected++;
   else if (r == FUZZ_SKIPPED)
     st->skipped++;
-  else
+  else if (r == FUZZ_BROKEN)
     st->broken++;
-  if (r == FUZZ_BROKEN && g_str_has_prefix (*why, "hang:")) {
-    GError *err = NULL;
-
-    /* its thread may still be stuck: what follows would not be sound */
-    if (g_file_set_contents (fuzz_artifact, (const gchar *) data, size, &err))
-      g_print ("# %s: input written to %s, stopping\n", name, fuzz_artifact);
-    else
-      g_print ("# %s: stopping; cannot write it: %s\n", name, err->message);
-    g_clear_error (&err);
-    st->stop = TRUE;
-  }
+  if (r == FUZZ_STUCK)
+    fuzz_report_stuck (st, data, size, name, *why);
   return r;
 }
 
@@ -648,6 +755,12 @@ fuzz_mutations (FuzzStats * st, GPtrArray * names, GPtrArray * corpus,
   guint batch_broken = 0, batch_decoded = 0;
 
   for (i = first; i < first + count && !st->stop; i++) {
+    if (st->deadline && g_get_monotonic_time () > st->deadline) {
+      g_print ("# --max-time is up after %" G_GUINT64_FORMAT " mutations\n",
+          i - first);
+      st->stop = TRUE;
+      break;
+    }
     const gchar *base;
     GByteArray *buf = fuzz_make_input (names, corpus, seed, i, &base);
     gchar *name = g_strdup_printf ("mutation %" G_GUINT64_FORMAT, i);
@@ -706,7 +819,7 @@ int
 main (int argc, char **argv)
 {
   gint64 mutate = 0, seed = 1, only = -1, timeout_s = 60, memory_mb = 4096;
-  gint64 decode_timeout_s = 0;
+  gint64 decode_timeout_s = 0, max_time_s = 0;
   gboolean verbose = FALSE;
   gchar *save = NULL;
   gchar **args = NULL;
@@ -722,6 +835,8 @@ main (int argc, char **argv)
     {"timeout", 't', 0, G_OPTION_ARG_INT64, &timeout_s,
         "Seconds an input may take before it counts as a hang (default 60)",
         "SEC"},
+    {"max-time", 0, 0, G_OPTION_ARG_INT64, &max_time_s,
+        "Stop mutating after SEC seconds (default: no limit)", "SEC"},
     {"decode-timeout", 0, 0, G_OPTION_ARG_INT64, &decode_timeout_s,
         "The library's decode timeout in seconds (default its own, 30)",
         "SEC"},
@@ -759,6 +874,8 @@ main (int argc, char **argv)
     gst_style_image_set_timeout (decode_timeout_s * GST_SECOND);
 
   t0 = g_get_monotonic_time ();
+  if (max_time_s > 0)
+    st.deadline = t0 + max_time_s * G_USEC_PER_SEC;
   if (only >= 0) {
     fuzz_mutations (&st, names, corpus, seed, only, 1, timeout_s, save, TRUE);
   } else {
@@ -780,8 +897,11 @@ main (int argc, char **argv)
   g_print ("fuzz-style-image: %u inputs, %u decoded, %u rejected", st.inputs,
       st.decoded, st.rejected);
   if (st.known_bugs)
-    g_print (", %u hit known GStreamer bugs (%u of them not decoded)",
-        st.known_bugs, st.skipped);
+    g_print (", %u hit known GStreamer bugs", st.known_bugs);
+  if (st.skipped)
+    g_print (" (%u of them not decoded)", st.skipped);
+  if (st.stuck)
+    g_print (", %u stuck in GStreamer elements", st.stuck);
   if (st.broken)
     g_print (", %u FAILED", st.broken);
   g_print ("\n");

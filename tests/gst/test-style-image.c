@@ -324,6 +324,8 @@ test_stuck_decoder (void)
     g_assert_nonnull (strstr (err->message, "took more than"));
     g_clear_error (&err);
     g_assert_cmpint (g_get_monotonic_time () - t0, <, 10 * G_USEC_PER_SEC);
+    /* both pipelines are still stuck, each in a thread of its own */
+    g_assert_cmpuint (gst_style_image_get_n_stuck (), ==, 2);
 
     gst_style_image_set_timeout (0);
     g_unlink (path);
