@@ -148,7 +148,7 @@ enum
 #define DEFAULT_PROP_SEED 0
 #define DEFAULT_PROP_SCENE_THRESHOLD 0.1
 #define DEFAULT_PROP_MAX_FRAME_TIME 0
-#define DEFAULT_PROP_FLOW_WARP GST_STYLE_FILTER_FLOW_WARP_BICUBIC
+#define DEFAULT_PROP_FLOW_WARP GST_STYLE_FILTER_FLOW_WARP_STYLE
 #define MAX_FRAME_TIME_MS 3600000
 #define DEFAULT_PROP_COARSE_TO_FINE FALSE
 #define DEFAULT_PROP_UPSCALE FALSE
@@ -265,10 +265,11 @@ gst_style_filter_flow_warp_get_type (void)
   static const GEnumValue values[] = {
     {GST_STYLE_FILTER_FLOW_WARP_BILINEAR,
         "Bilinear (blurs a little at every frame)", "bilinear"},
-    {GST_STYLE_FILTER_FLOW_WARP_BICUBIC, "Catmull-Rom bicubic", "bicubic"},
+    {GST_STYLE_FILTER_FLOW_WARP_BICUBIC,
+        "Catmull-Rom bicubic (steadiest, but blurs over a pan)", "bicubic"},
     {GST_STYLE_FILTER_FLOW_WARP_STYLE,
-          "Warp only what the style added to the content (bicubic)",
-        "style"},
+          "Warp only what the style added to the content, which comes fresh "
+          "from each frame with its noise cored in time (default)", "style"},
     {0, NULL, NULL},
   };
 

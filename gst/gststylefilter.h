@@ -66,11 +66,12 @@ typedef enum
  * @GST_STYLE_FILTER_FLOW_WARP_BILINEAR: bilinear resampling of the previous
  *   result (a low-pass filter at every frame: the video blurs over time)
  * @GST_STYLE_FILTER_FLOW_WARP_BICUBIC: Catmull-Rom bicubic resampling of the
- *   previous result (default)
+ *   previous result (the steadiest, but a pan blurs over the frames)
  * @GST_STYLE_FILTER_FLOW_WARP_STYLE: warp only what the style added: the
- *   current content frame plus the previous result's difference to the
- *   previous content frame, warped bicubic: sharper on moving footage,
- *   but noise in the input passes through
+ *   current content frame, cored in time (changes below the noise level
+ *   dropped), plus the previous result's difference to the previous
+ *   content, warped bicubic: sharp on moving footage, steady on a still,
+ *   noisy shot (default)
  *
  * How warm-start=flow carries the previous result into the current frame.
  */

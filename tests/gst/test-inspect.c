@@ -5,7 +5,7 @@
 #include "sftest.h"
 
 /* GstStyleFilterFlowWarp's default */
-#define FLOW_WARP_DEFAULT 1     /* bicubic */
+#define FLOW_WARP_DEFAULT 2     /* style */
 
 static const gchar *properties[] = {
   "style-location", "model-location", "iterations", "first-iterations",
