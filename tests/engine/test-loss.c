@@ -2,7 +2,7 @@
  * the plain-C reference (sf_ref_loss, checked against finite differences
  * in tests/ref) at 32x32 and 37x29, with a style image of another size,
  * both poolings and every term weighted; then the optimisers: L-BFGS never
- * increases the loss between accepted steps, 100 iterations on a 64x64
+ * increases the loss between accepted steps, 40 iterations on a 64x64
  * pair cut the style loss at least tenfold with the content loss bounded,
  * output pixels in [0,1]; Adam decreases the loss. */
 #include "engine-test-util.h"
@@ -110,17 +110,22 @@ test_lbfgs (void)
   g_assert_true (sf_stylizer_evaluate (st, &p, &t0, NULL, &err));
   Track tr = { 0 };
   int done = 0;
-  g_assert_true (sf_stylizer_optimize (st, &p, 100, track, &tr, &t1, &done,
+  /* the suite: 40 iterations (a third of the time); -m slow: 100.  The
+   * content term first rises while the style is imposed (1.04 after 40)
+   * and comes back below a blank image's 1 by 100 (0.97) */
+  int iters = g_test_slow () ? 100 : 40;
+  double content_bound = g_test_slow () ? 1.0 : 1.5;
+  g_assert_true (sf_stylizer_optimize (st, &p, iters, track, &tr, &t1, &done,
           &err));
   g_assert_no_error (err);
-  g_test_message ("L-BFGS 100 iterations at 64x64: style %.4g -> %.4g "
+  g_test_message ("L-BFGS %d iterations at %dx%d: style %.4g -> %.4g "
       "(%.1fx), content %.4g -> %.4g, total %.4g -> %.4g, %d iterations, "
-      "%d increases", t0.style, t1.style, t0.style / t1.style, t0.content,
+      "%d increases", iters, w, h, t0.style, t1.style, t0.style / t1.style, t0.content,
       t1.content, t0.total, t1.total, done, tr.increases);
   g_assert_cmpint (tr.calls, >, 10);
   g_assert_cmpint (tr.increases, ==, 0);
   g_assert_cmpfloat (t1.style * 10, <=, t0.style);
-  g_assert_cmpfloat (t1.content, <, 1.0);  /* bounded: never worse than a blank */
+  g_assert_cmpfloat (t1.content, <, content_bound);    /* bounded */
   g_assert_cmpfloat (t1.total, <, t0.total);
   float *out = g_new (float, 3 * w * h);
   g_assert_true (sf_stylizer_get_image (st, out, &err));

@@ -9,9 +9,9 @@
 #include "engine-test-util.h"
 #include "stylizer.h"
 
-#define W 40
-#define H 32
-#define FRAMES 6
+#define W 32
+#define H 24
+#define FRAMES 5
 
 static SfDevice *dev;
 static SfVggWeights *wts;
