@@ -19,8 +19,12 @@ status=${PIPESTATUS[0]}
 
 # Count TAP lines ("ok N", "not ok N") in the verbose test log; a test program
 # that died without TAP output counts as one failure through meson's summary.
+# "not ok N ... # TODO" is TAP's expected failure (fuzz-style-image marks
+# the GStreamer bugs it knows that way): counted in neither, listed.
 passed=$(grep -cE '^ok [0-9]+' "$log" || true)
-failed=$(grep -cE '^not ok [0-9]+' "$log" || true)
+failed=$(grep -E '^not ok [0-9]+' "$log" | grep -cvE '# TODO' || true)
+todo=$(grep -E '^not ok [0-9]+' "$log" | grep -cE '# TODO' || true)
+[ "$todo" -gt 0 ] && echo "(${todo} expected failures, TAP # TODO: known bugs outside this project)"
 crashed=$(grep -E '^(Fail|Timeout):' "$build/meson-logs/run-tests.txt" | awk '{s+=$2} END {print s+0}')
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=$(( crashed > 0 ? crashed : 1 ))
