@@ -12,7 +12,8 @@ static const gchar *properties[] = {
   "content-weight", "style-weight", "tv-weight", "temporal-weight",
   "warm-start", "optimizer", "learning-rate", "processing-size", "pooling",
   "preserve-colors", "style-scale", "device", "seed", "scene-threshold",
-  "max-frame-time", "flow-warp", "coarse-to-fine", "device-name",
+  "max-frame-time", "flow-warp", "coarse-to-fine", "upscale", "drain",
+  "device-name",
 };
 
 GST_START_TEST (test_gst_inspect)
@@ -36,6 +37,20 @@ GST_START_TEST (test_gst_inspect)
     g_free (needle);
   }
   fail_unless (strstr (out, "Filter/Effect/Video") != NULL);
+  /* every property of the class is in the list above */
+  {
+    guint n;
+    GstElement *sf = gst_element_factory_make ("stylefilter", NULL);
+    GObjectClass *klass = G_OBJECT_GET_CLASS (sf);
+    GParamSpec **specs = g_object_class_list_properties (klass, &n);
+    guint own = 0;
+
+    for (i = 0; i < n; i++)
+      own += specs[i]->owner_type == G_OBJECT_CLASS_TYPE (klass);
+    fail_unless_equals_int (own, G_N_ELEMENTS (properties));
+    g_free (specs);
+    gst_object_unref (sf);
+  }
   fail_unless (strstr (out, "(0): none") != NULL);
   fail_unless (strstr (out, "(1): previous") != NULL);
   fail_unless (strstr (out, "(0): lbfgs") != NULL);
