@@ -12,9 +12,9 @@
 # SIZE (processing size, default 96), FRAMES (default 12), FPS (default 6),
 # ITERATIONS (per frame, default 3), FIRST_ITERATIONS (default 10),
 # STYLE (default examples/scream.jpg).  On lavapipe with 2 cores the
-# defaults take about 2 minutes (one loss evaluation: about 0.15 s at
-# 16x16, 0.9 s at 64x64, 3.6 s at 128x128; an L-BFGS iteration is one to
-# two of them, and every iteration asked for runs: about 15 evaluations
+# defaults took 6 min 20 s on the machine of the last measurement (2 to 3
+# minutes on earlier, faster ones; an L-BFGS iteration is one to two loss
+# evaluations, and every iteration asked for runs: about 15 evaluations
 # for the first frame, 4 to 5 for each later one).
 # Time grows about with SIZE squared times the iterations.
 set -eu
