@@ -299,7 +299,8 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_STYLE_LOCATION,
       g_param_spec_string ("style-location", "Style location",
-          "Path of the style image (any format GStreamer can decode)",
+          "Path of the style image (any format GStreamer can decode); "
+          "empty = the built-in style, The Scream (Munch, 1893)",
           DEFAULT_PROP_STYLE_LOCATION, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_MODEL_LOCATION,
       g_param_spec_string ("model-location", "Model location",
