@@ -160,7 +160,11 @@ sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
   st->content_change = st->has_prev_content
       ? sf_partials_fold (st->partials, SLOT_CHANGE, plane, FALSE)
       / (3.0 * plane) : -1.0;
-  return sf_stylizer_update_content_target (st, error);
+  /* the content target waits for its first use: with flow-warp=style
+   * begin_frame makes it from the clean content instead */
+  st->has_content = TRUE;
+  st->target_stale = TRUE;
+  return TRUE;
 }
 
 double

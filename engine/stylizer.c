@@ -192,6 +192,7 @@ sf_stylizer_update_content_target_from (SfStylizer *st, SfBuffer *src,
     return FALSE;
   st->target_norm = sf_partials_fold (st->partials, SLOT_SCRATCH, n, FALSE);
   st->has_content = TRUE;
+  st->target_stale = FALSE;
   return TRUE;
 }
 
@@ -279,7 +280,20 @@ safe_inv (double v)
   return v > 0.0 ? 1.0 / v : 0.0;
 }
 
-/* Records the loss and gradient at x into grad (both n floats). */
+/* FALSE with SF_ERROR_CANCELLED when the cancel flag is raised. */
+static gboolean
+check_cancel (SfStylizer * st, GError ** error)
+{
+  if (st->cancel == NULL || g_atomic_int_get (st->cancel) == 0)
+    return TRUE;
+  g_set_error (error, SF_ERROR, SF_ERROR_CANCELLED,
+      "the optimisation was cancelled after %d loss evaluations", st->evals);
+  return FALSE;
+}
+
+/* Records the loss and gradient at x into grad (both n floats), unless the
+ * cancel flag is raised: every evaluation, direct or deferred, passes
+ * here. */
 gboolean
 sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
     SfBuffer *grad, const SfParams *p, GError **error)
@@ -289,6 +303,8 @@ sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
   SfBuffer *gcur = st->ga, *gother = st->gb, *tmp;
   const SfLossWeights *w = &p->weights;
 
+  if (!check_cancel (st, error))
+    return FALSE;
   st->evals++;
   if (!sf_net_record_forward (net, cb, a, x, SF_VGG_NUM_CONVS - 1, error))
     return FALSE;
@@ -390,7 +406,7 @@ check_ready (SfStylizer * st, GError ** error)
         "the %s target is not set", st->has_style ? "content" : "style");
     return FALSE;
   }
-  return TRUE;
+  return !st->target_stale || sf_stylizer_update_content_target (st, error);
 }
 
 void
@@ -399,15 +415,6 @@ sf_stylizer_set_cancel_flag (SfStylizer *st, const gint *flag)
   st->cancel = flag;
 }
 
-gboolean
-sf_stylizer_check_cancel (SfStylizer *st, GError **error)
-{
-  if (st->cancel == NULL || g_atomic_int_get (st->cancel) == 0)
-    return TRUE;
-  g_set_error (error, SF_ERROR, SF_ERROR_CANCELLED,
-      "the optimisation was cancelled after %d loss evaluations", st->evals);
-  return FALSE;
-}
 
 /* One evaluation, recorded after whatever is pending, in one submission. */
 static gboolean
@@ -416,8 +423,7 @@ eval_at (SfStylizer * st, const SfParams * p, SfBuffer * x, SfBuffer * grad,
 {
   VkCommandBuffer cb;
 
-  if (!check_ready (st, error) || !sf_stylizer_check_cancel (st, error)
-      || !sf_vec_queue_cmd (st->vq, &cb, error))
+  if (!check_ready (st, error) || !sf_vec_queue_cmd (st->vq, &cb, error))
     return FALSE;
   if (!sf_stylizer_record_eval (st, cb, x, grad, p, error)) {
     sf_vec_queue_discard (st->vq);

@@ -40,6 +40,9 @@ struct SfStylizer
   SfBuffer *target;             /* content features (relu4_2) */
   double target_norm;           /* ||target||^2 */
   gboolean has_content;
+  gboolean target_stale;        /* a new content frame: the target is made
+                                 * when first needed (check_ready), or by
+                                 * begin_frame from the clean content */
   SfBuffer *style_gram[SF_NUM_STYLE_LAYERS];
   double style_norm[SF_NUM_STYLE_LAYERS];
   gboolean has_style;
@@ -80,9 +83,6 @@ struct SfStylizer
   const gint *cancel;           /* borrowed; non-zero: stop (may be NULL) */
 };
 
-/* stylizer.c: FALSE with SF_ERROR_CANCELLED when the cancel flag is
- * raised; checked before every loss evaluation. */
-gboolean sf_stylizer_check_cancel (SfStylizer *st, GError **error);
 
 /* stylizer.c: recomputes the content target from st->content (or from
  * src, an image-sized buffer). */
@@ -96,8 +96,8 @@ gboolean sf_stylizer_flush (SfStylizer *st, GError **error);
 
 /* stylizer.c: records one loss evaluation at x (gradient into grad) into
  * cb; its partials go to st->partials, to be folded by
- * sf_stylizer_fold_terms once cb has run.  Checks nothing: the targets must
- * be set. */
+ * sf_stylizer_fold_terms once cb has run.  Checks only the cancel flag
+ * (SF_ERROR_CANCELLED): the targets must be set. */
 gboolean sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb,
     SfBuffer *x, SfBuffer *grad, const SfParams *p, GError **error);
 void sf_stylizer_fold_terms (SfStylizer *st, const SfParams *p,

@@ -352,8 +352,7 @@ gv_eval_later (gpointer ctx, SfVec * x, double *f, SfVec * g,
 
   if (sf_vec_queue_has_hook (q) && !sf_vec_queue_flush (q, error))
     return FALSE;
-  if (!sf_stylizer_check_cancel (c->st, error)
-      || !sf_vec_queue_cmd (q, &cb, error))
+  if (!sf_vec_queue_cmd (q, &cb, error))
     return FALSE;
   if (!sf_stylizer_record_eval (c->st, cb, (SfBuffer *) x, (SfBuffer *) g,
           c->params, error)) {
