@@ -20,7 +20,9 @@
  *   content: ||F_9(x) - P||^2 / ||P||^2 with P = F_9(content image)
  *   tv:      mean over (c, y, x) of (x[c][y+1][x] - x[c][y][x])^2
  *          + mean over (c, y, x) of (x[c][y][x+1] - x[c][y][x])^2
+ *   range:   mean over (c, y, x) of max (x - 1, 0)^2 + max (-x, 0)^2
  *   total:   content_weight * content + style_weight * style + tv_weight * tv
+ *          + range_weight * range
  *
  * Gradients (derived in the comments next to each function):
  *   style layer: L = ||G - A||^2 / N, N = ||A||^2.  dL/dG = 2 (G - A) / N;
@@ -30,6 +32,7 @@
  *   content: dC/dF = 2 (F - P) / ||P||^2.
  *   tv: each squared difference d^2 / n contributes +2d/n to the later pixel
  *     and -2d/n to the earlier one.
+ *   range: e^2 / n for the excess e of a pixel contributes 2e/n to it.
  *   normalisation: d/dx = (d/dxn) / std of the channel.
  *
  * Zero denominators (an all-zero style Gram or content feature map) give
@@ -375,6 +378,25 @@ tv_term (const float *x, int w, int h, double scale, double *grad)
   return sv / nv + sh / nh;
 }
 
+/* The range term over the [3][h][w] image x: returns the mean over the
+ * pixels of the squared excess outside [0,1] and, if grad is not NULL, adds
+ * scale * d range / dx to grad. */
+static double
+range_term (const float *x, int w, int h, double scale, double *grad)
+{
+  gsize n = (gsize) 3 * w * h;
+  double s = 0.0;
+
+  for (gsize i = 0; i < n; i++) {
+    double v = x[i];
+    double e = v > 1.0 ? v - 1.0 : (v < 0.0 ? v : 0.0);
+    s += e * e;
+    if (grad)
+      grad[i] += scale * 2.0 * e / (double) n;
+  }
+  return s / (double) n;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The network                                                             */
 
@@ -562,7 +584,7 @@ sf_ref_loss (const SfVggWeights *wts, SfPooling pool,
   double *grams[SF_NUM_STYLE_LAYERS];
   double *gacts[SF_VGG_NUM_CONVS] = { NULL };
   Activations ax, ac;
-  double style_v, content_v, tv_v, total;
+  double style_v, content_v, tv_v, range_v, total;
 
   g_return_val_if_fail (wts && x && content && style && weights, NAN);
   g_return_val_if_fail (w >= 16 && h >= 16 && sw >= 16 && sh >= 16, NAN);
@@ -579,15 +601,17 @@ sf_ref_loss (const SfVggWeights *wts, SfPooling pool,
     backward_to_image (wts, pool, &ax, gacts, grad);
   }
   tv_v = tv_term (x, w, h, weights->tv, grad);
+  range_v = range_term (x, w, h, weights->range, grad);
 
   total = weights->content * content_v + weights->style * style_v
-      + weights->tv * tv_v;
+      + weights->tv * tv_v + weights->range * range_v;
   if (terms) {
     terms->total = total;
     terms->content = content_v;
     terms->style = style_v;
     terms->tv = tv_v;
     terms->temporal = 0.0;
+    terms->range = range_v;
   }
 
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++)

@@ -7,7 +7,8 @@
  * scene cuts) and builds the temporal mask; the warm start and the
  * temporal target are the previous result (warm-start previous), or the
  * previous result carried along the optical flow (flow.c: bilinear,
- * bicubic, or only the stylization, SfFlowWarp) with the flow's
+ * bicubic, or only the stylization, SfFlowWarp, sampled from an anchor
+ * frame through the composed flow: record_carry) with the flow's
  * consistency as the mask (warm-start flow, Ruder et al.).
  */
 #include <string.h>
@@ -19,6 +20,12 @@
  * levels (of 255) is taken for noise, one above 9 passes whole */
 #define SF_CORE_T0 (3.0f / 255.0f)
 #define SF_CORE_T1 (9.0f / 255.0f)
+/* flow-warp=style samples the stylization of one anchor frame for this
+ * many frames, then takes the current one as the new anchor: each renewal
+ * is one more interpolation of the carried style (on the demo's pan,
+ * renewing every 8 frames cost a sixth of the sharpness), while a long
+ * pan takes more of the frame from outside the anchor (the edge, clamped) */
+#define SF_ANCHOR_FRAMES 30
 
 typedef struct
 {
@@ -173,6 +180,15 @@ sf_stylizer_get_content_change (SfStylizer *st)
   return st->content_change;
 }
 
+/* Drops what flow-warp=style carries: the next warm frame takes a new
+ * clean content and a new anchor. */
+static void
+forget_carry (SfStylizer * st)
+{
+  st->clean_valid = FALSE;
+  st->anchor_valid = FALSE;
+}
+
 void
 sf_stylizer_reset_sequence (SfStylizer *st)
 {
@@ -184,7 +200,7 @@ sf_stylizer_reset_sequence (SfStylizer *st)
   st->has_prev_result = FALSE;
   st->temporal_active = FALSE;
   st->content_change = -1.0;
-  st->clean_valid = FALSE;
+  forget_carry (st);
   sf_stylizer_forget_history (st);
 }
 
@@ -211,14 +227,80 @@ sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp)
 }
 
 static gboolean
+ensure_planes (SfStylizer * st, SfBuffer ** b, int planes, GError ** error)
+{
+  return *b || (*b = sf_buffer_new_floats (st->dev, planes, st->w, st->h,
+          error));
+}
+
+static gboolean
 ensure_image (SfStylizer * st, SfBuffer ** b, GError ** error)
 {
-  return *b || (*b = sf_buffer_new_floats (st->dev, 3, st->w, st->h, error));
+  return ensure_planes (st, b, 3, error);
+}
+
+/* Records warped = the stylization carried into this frame, from
+ * residual = the previous result minus the previous clean content.
+ * Warping the residual from frame to frame interpolates it once per
+ * frame, and the interpolations compound: after 11 frames of a pan a
+ * Catmull-Rom chain keeps a third of a stylized frame's Laplacian
+ * energy.  So the residual is split in two: the anchor (an earlier
+ * frame's residual) sampled once, through the flow composed since then,
+ *   A = b + A(p + b)       (bilinear: a flow is smooth),
+ *   S = anchor(p + A)      (Catmull-Rom),
+ * and what the frames since the anchor changed, E = residual - S (the
+ * previous frame's S), carried from frame to frame as before:
+ *   warped = S + E(p + b)  (Catmull-Rom).
+ * Without optimisation E stays 0 and a pattern moves through one
+ * interpolation however many frames it is carried.  The anchor is taken
+ * at the first warm frame of a sequence (A = 0, E = 0) and renewed every
+ * SF_ANCHOR_FRAMES frames, so that a long pan does not carry it out of
+ * view. */
+static gboolean
+record_carry (SfStylizer * st, VkCommandBuffer cb, GError ** error)
+{
+  SfBuffer *b = sf_flow_get_backward (st->flow);
+  guint64 n2 = 2 * (guint64) st->w * st->h;
+  gboolean renew = !st->anchor_valid || st->anchor_age >= SF_ANCHOR_FRAMES;
+  gboolean ok;
+
+  if (!ensure_planes (st, &st->anchor, 3, error)
+      || !ensure_planes (st, &st->anchor_flow, 2, error)
+      || !ensure_planes (st, &st->anchor_flow_tmp, 2, error)
+      || !ensure_planes (st, &st->anchor_sample, 3, error))
+    return FALSE;
+  /* renewing: anchor = residual, A = 0, E = 0; else E = residual - S */
+  ok = renew
+      ? sf_record_copy (st->dev, cb, st->residual, st->anchor, st->n, FALSE,
+      error)
+      && sf_record_axpby (st->dev, cb, 0.0, b, 0.0, st->anchor_flow, n2,
+      error)
+      && sf_record_axpby (st->dev, cb, 0.0, b, 0.0, st->residual, st->n,
+      error)
+      : sf_record_axpby (st->dev, cb, -1.0, st->anchor_sample, 1.0,
+      st->residual, st->n, error);
+  ok = ok && sf_flow_record_warp_filtered (st->flow, cb, st->anchor_flow, 2,
+      NULL, SF_WARP_BILINEAR, st->anchor_flow_tmp, error)
+      && sf_record_copy (st->dev, cb, b, st->anchor_flow, n2, FALSE, error)
+      && sf_record_axpby (st->dev, cb, 1.0, st->anchor_flow_tmp, 1.0,
+      st->anchor_flow, n2, error)
+      && sf_flow_record_warp_filtered (st->flow, cb, st->anchor, 3,
+      st->anchor_flow, SF_WARP_BICUBIC, st->anchor_sample, error)
+      && sf_flow_record_warp_filtered (st->flow, cb, st->residual, 3, NULL,
+      SF_WARP_BICUBIC, st->warped, error)
+      && sf_record_axpby (st->dev, cb, 1.0, st->anchor_sample, 1.0,
+      st->warped, st->n, error);
+  /* a failed recording is never submitted: what the buffers hold is then
+   * unknown, so the next warm frame renews */
+  st->anchor_valid = ok;
+  st->anchor_age = renew ? 1 : st->anchor_age + 1;
+  return ok;
 }
 
 /* Records warped = the previous result carried along the backward flow:
  * resampled bilinear or bicubic, or (SF_FLOW_WARP_STYLE) the clean
- * content + bicubic warp of (previous result - previous clean content),
+ * content + the carried (previous result - previous clean content)
+ * (record_carry),
  * where the clean content is the content cored in time: the previous
  * clean, warped, plus the changes above the noise (sf_flow_record_core),
  * so that sensor noise is neither carried into the start nor chased by
@@ -229,9 +311,11 @@ record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
   SfWarpFilter filter = st->flow_warp == SF_FLOW_WARP_BILINEAR
       ? SF_WARP_BILINEAR : SF_WARP_BICUBIC;
 
-  if (st->flow_warp != SF_FLOW_WARP_STYLE)
+  if (st->flow_warp != SF_FLOW_WARP_STYLE) {
+    st->clean_valid = st->anchor_valid = FALSE;
     return sf_flow_record_warp_filtered (st->flow, cb, st->prev_result, 3,
         NULL, filter, st->warped, error);
+  }
   if (!ensure_image (st, &st->residual, error)
       || !ensure_image (st, &st->clean, error)
       || !ensure_image (st, &st->clean_warp, error))
@@ -244,8 +328,7 @@ record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
       FALSE, error)
       && sf_record_axpby (st->dev, cb, -1.0, st->clean, 1.0, st->residual,
       st->n, error)
-      && sf_flow_record_warp_filtered (st->flow, cb, st->residual, 3, NULL,
-      SF_WARP_BICUBIC, st->warped, error)
+      && record_carry (st, cb, error)
       && sf_flow_record_warp_filtered (st->flow, cb, st->clean, 3, NULL,
       SF_WARP_BICUBIC, st->clean_warp, error)
       && sf_flow_record_core (st->flow, cb, st->content, st->clean_warp,
@@ -311,7 +394,7 @@ sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
     return begin_flow (st, error);
   st->temporal_active = warm == SF_WARM_PREVIOUS && sequence;
   st->temporal_target = st->prev_result;
-  st->clean_valid = FALSE;
+  forget_carry (st);
   /* a start from the content is far from where the memory's steps were
    * taken: with it, a full quasi-Newton step from there jumps far and the
    * texture flickers (30 levels of frame-to-frame change on a still shot
@@ -328,6 +411,7 @@ sf_stylizer_revert_frame (SfStylizer *st, GError **error)
   if (!sf_stylizer_flush (st, error))
     return FALSE;
   sf_stylizer_forget_history (st);
+  forget_carry (st);
   return copy_buffer (st, st->has_prev_result ? st->prev_result :
       st->content, st->x, FALSE, error);
 }
@@ -384,9 +468,15 @@ sf_stylizer_frames_free (SfStylizer *st)
   sf_buffer_free (st->dev, st->residual);
   sf_buffer_free (st->dev, st->clean);
   sf_buffer_free (st->dev, st->clean_warp);
+  sf_buffer_free (st->dev, st->anchor);
+  sf_buffer_free (st->dev, st->anchor_flow);
+  sf_buffer_free (st->dev, st->anchor_flow_tmp);
+  sf_buffer_free (st->dev, st->anchor_sample);
   sf_flow_free (st->flow);
   st->frame = st->frame_out = st->warped = st->residual = NULL;
   st->clean = st->clean_warp = NULL;
-  st->clean_valid = FALSE;
+  st->anchor = st->anchor_flow = st->anchor_flow_tmp = NULL;
+  st->anchor_sample = NULL;
+  forget_carry (st);
   st->flow = NULL;
 }

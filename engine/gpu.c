@@ -28,6 +28,7 @@
 #include "axpy_dev.spv.h"
 #include "imgnorm.spv.h"
 #include "tv.spv.h"
+#include "range.spv.h"
 #include "frame_in.spv.h"
 #include "frame_out.spv.h"
 #include "mask.spv.h"
@@ -77,6 +78,7 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_ADAM, sf_spv_adam, 4),
   K (SF_K_IMGNORM, sf_spv_imgnorm, 2),
   K (SF_K_TV, sf_spv_tv, 3),
+  K (SF_K_RANGE, sf_spv_range, 3),
   K (SF_K_FRAME_IN, sf_spv_frame_in, 2),
   K (SF_K_FRAME_OUT, sf_spv_frame_out, 4),
   K (SF_K_MASK, sf_spv_mask, 4),

@@ -33,6 +33,7 @@ typedef enum
   SF_K_ADAM,
   SF_K_IMGNORM,
   SF_K_TV,
+  SF_K_RANGE,
   SF_K_FRAME_IN,
   SF_K_FRAME_OUT,
   SF_K_MASK,

@@ -136,7 +136,8 @@ typedef struct
   int history;                  /* L-BFGS memory (pairs kept) */
 } SfParams;
 
-/* content 1, style 1e3, tv 0, temporal 0, L-BFGS, learning rate 1, history 20 */
+/* content 1, style 1e3, tv 0, temporal 0, range 0 (the peer's loss), L-BFGS,
+ * learning rate 1, history 20 */
 void sf_params_init (SfParams *params);
 
 /* Called after each optimiser iteration; return FALSE to stop early. */

@@ -23,6 +23,7 @@ typedef struct
   double style;
   double tv;
   double temporal;
+  double range;                 /* pixels outside [0,1] (README) */
 } SfLossWeights;
 
 /* Unweighted loss terms and the weighted total. */
@@ -33,6 +34,7 @@ typedef struct
   double style;
   double tv;
   double temporal;
+  double range;
 } SfLossTerms;
 
 /* ImageNet normalisation applied before VGG-19. */

@@ -364,6 +364,12 @@ sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
   if (!sf_cmd_dispatch (st->dev, cb, SF_K_TV, tb, 3, &pt, sizeof (pt),
           sf_reduce_groups (st->n), 1, 1, error))
     return FALSE;
+  struct { int32_t n; float inv_n, coef; int32_t off; } pr = {
+    (int32_t) st->n, (float) (1.0 / (double) st->n), (float) w->range,
+    SLOT_RANGE * SF_PARTIALS };
+  if (!sf_cmd_dispatch (st->dev, cb, SF_K_RANGE, tb, 3, &pr, sizeof (pr),
+          sf_reduce_groups (st->n), 1, 1, error))
+    return FALSE;
   if (st->temporal_active
       && !record_diff (st, cb, x, st->temporal_target, grad, st->mask, 2,
           2.0 * w->temporal / (double) st->n, SLOT_TEMPORAL, st->n,
@@ -391,11 +397,12 @@ sf_stylizer_fold_terms (SfStylizer *st, const SfParams *p, SfLossTerms *t)
   }
   t->style /= SF_NUM_STYLE_LAYERS;
   t->tv = sf_partials_fold (st->partials, SLOT_TV, st->n, FALSE);
+  t->range = sf_partials_fold (st->partials, SLOT_RANGE, st->n, FALSE);
   if (st->temporal_active)
     t->temporal = sf_partials_fold (st->partials, SLOT_TEMPORAL, st->n,
         FALSE) / (double) st->n;
   t->total = w->content * t->content + w->style * t->style + w->tv * t->tv
-      + w->temporal * t->temporal;
+      + w->temporal * t->temporal + w->range * t->range;
 }
 
 static gboolean
@@ -565,6 +572,7 @@ same_params (const SfParams * a, const SfParams * b)
       && a->weights.style == b->weights.style
       && a->weights.tv == b->weights.tv
       && a->weights.temporal == b->weights.temporal
+      && a->weights.range == b->weights.range
       && a->optimizer == b->optimizer
       && a->learning_rate == b->learning_rate && a->history == b->history;
 }

@@ -24,6 +24,7 @@ enum
   SLOT_TEMPORAL = 7,
   SLOT_SCRATCH = 8,
   SLOT_CHANGE = 9,
+  SLOT_RANGE = 10,
 };
 
 struct SfStylizer
@@ -65,6 +66,15 @@ struct SfStylizer
                                  * begin_frame */
   SfBuffer *clean_warp;         /* scratch: the previous clean, warped */
   gboolean clean_valid;         /* clean holds the previous frame's */
+  /* SF_FLOW_WARP_STYLE's anchor (frames.c, record_carry): the stylization
+   * of an earlier frame, sampled once per frame through the composed flow
+   * to it, so that it is interpolated once and not once per frame */
+  SfBuffer *anchor;             /* the anchor frame's residual */
+  SfBuffer *anchor_flow;        /* [2]: this frame's p is at p + A(p) there */
+  SfBuffer *anchor_flow_tmp;    /* scratch, [2] */
+  SfBuffer *anchor_sample;      /* the anchor sampled for this frame */
+  gboolean anchor_valid;
+  int anchor_age;               /* frames since the anchor was taken */
   gboolean has_prev_content;
   gboolean sequence_reset;      /* the next content frame starts a sequence */
   gboolean in_frame;            /* between set_content_frame and end_frame */

@@ -48,6 +48,7 @@ typedef struct
   double content_weight;
   double style_weight;
   double tv_weight;
+  double range_weight;
   double learning_rate;
   char *optimizer;
   char *pooling;
@@ -88,6 +89,7 @@ options_init (Options *o)
   o->content_weight = 1.0;
   o->style_weight = 1e3;
   o->tv_weight = 0.0;
+  o->range_weight = 0.0;
   o->learning_rate = 0.0;       /* 0: the optimiser's default */
 }
 
@@ -131,6 +133,9 @@ options_context (Options *o)
         "Weight of the style loss (default 1e3)", "W"},
     {"tv-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->tv_weight,
         "Weight of the total-variation loss (default 0, as the peer)", "W"},
+    {"range-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->range_weight,
+          "Weight of the range loss, pixels outside [0,1] (default 0, as the "
+          "peer; the element's default is 1e4)", "W"},
     {"optimizer", 0, 0, G_OPTION_ARG_STRING, &o->optimizer,
         "lbfgs or adam (default lbfgs)", "OPT"},
     {"learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o->learning_rate,
@@ -242,8 +247,10 @@ check_options (Options *o, GError **error)
         "be negative");
   if (o->seed < 0)
     return bad_option (error, "--seed must not be negative");
-  if (!(o->content_weight >= 0 && o->style_weight >= 0 && o->tv_weight >= 0)
-      || !isfinite (o->content_weight + o->style_weight + o->tv_weight))
+  if (!(o->content_weight >= 0 && o->style_weight >= 0 && o->tv_weight >= 0
+          && o->range_weight >= 0)
+      || !isfinite (o->content_weight + o->style_weight + o->tv_weight
+          + o->range_weight))
     return bad_option (error, "the loss weights must be finite and not "
         "negative");
   if (!(o->learning_rate >= 0) || !isfinite (o->learning_rate))
@@ -464,6 +471,7 @@ params_from_options (const Options *o, SfParams *p)
   p->weights.content = o->content_weight;
   p->weights.style = o->style_weight;
   p->weights.tv = o->tv_weight;
+  p->weights.range = o->range_weight;
   if (strcmp (o->optimizer, "adam") == 0) {
     p->optimizer = SF_OPTIMIZER_ADAM;
     p->learning_rate = 0.01;
@@ -488,8 +496,8 @@ report_progress (int iteration, const SfLossTerms *t, gpointer data)
       || (iteration % o->progress_every != 0 && iteration != o->iterations))
     return TRUE;
   printf ("iteration %4d/%d  total %.5g  content %.5g  style %.5g  tv %.5g"
-      "  %.1f s\n", iteration, o->iterations, t->total, t->content, t->style,
-      t->tv, elapsed_s (pr->start));
+      "  range %.3g  %.1f s\n", iteration, o->iterations, t->total,
+      t->content, t->style, t->tv, t->range, elapsed_s (pr->start));
   fflush (stdout);
   return TRUE;
 }

@@ -33,8 +33,8 @@
  * max-iterations (gint, iterations or first-iterations), evaluations (gint,
  * the loss evaluations made), stop-reason (string: iterations, converged
  * or deadline), history (gint, optimiser memory carried in from earlier
- * frames), total-loss, content-loss, style-loss, temporal-loss, tv-loss
- * (gdouble), milliseconds (gdouble), processing-width and
+ * frames), total-loss, content-loss, style-loss, temporal-loss, tv-loss,
+ * range-loss (gdouble), milliseconds (gdouble), processing-width and
  * processing-height (gint, the optimised size) and scene-cut (gboolean).
  * stop-reason is also "cancelled" (the drain property stopped the frame),
  * "drain" (sent as its warm start) or "non-finite" (the loss was not
@@ -110,6 +110,7 @@ enum
   PROP_CONTENT_WEIGHT,
   PROP_STYLE_WEIGHT,
   PROP_TV_WEIGHT,
+  PROP_RANGE_WEIGHT,
   PROP_TEMPORAL_WEIGHT,
   PROP_WARM_START,
   PROP_OPTIMIZER,
@@ -136,6 +137,7 @@ enum
 #define DEFAULT_PROP_CONTENT_WEIGHT 1.0
 #define DEFAULT_PROP_STYLE_WEIGHT 1e3
 #define DEFAULT_PROP_TV_WEIGHT 0.0
+#define DEFAULT_PROP_RANGE_WEIGHT 1e4
 #define DEFAULT_PROP_TEMPORAL_WEIGHT 1e6
 #define DEFAULT_PROP_WARM_START GST_STYLE_FILTER_WARM_START_FLOW
 #define DEFAULT_PROP_OPTIMIZER GST_STYLE_FILTER_OPTIMIZER_LBFGS
@@ -268,8 +270,10 @@ gst_style_filter_flow_warp_get_type (void)
     {GST_STYLE_FILTER_FLOW_WARP_BICUBIC,
         "Catmull-Rom bicubic (steadiest, but blurs over a pan)", "bicubic"},
     {GST_STYLE_FILTER_FLOW_WARP_STYLE,
-          "Warp only what the style added to the content, which comes fresh "
-          "from each frame with its noise cored in time (default)", "style"},
+          "Carry only what the style added to the content, sampled from an "
+          "anchor frame so that it is interpolated once; the content comes "
+          "fresh from each frame with its noise cored in time (default)",
+        "style"},
     {0, NULL, NULL},
   };
 
@@ -328,6 +332,12 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
       g_param_spec_double ("tv-weight", "TV weight",
           "Weight of the total variation loss (smoothness)", 0.0, MAX_WEIGHT,
           DEFAULT_PROP_TV_WEIGHT, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_RANGE_WEIGHT,
+      g_param_spec_double ("range-weight", "Range weight",
+          "Weight of the range loss, which keeps pixels inside [0,1] while "
+          "optimising (the frame sent is clamped, so what strays out is "
+          "lost style); 0 = unbounded, as the PyTorch peer", 0.0, MAX_WEIGHT,
+          DEFAULT_PROP_RANGE_WEIGHT, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_TEMPORAL_WEIGHT,
       g_param_spec_double ("temporal-weight", "Temporal weight",
           "Weight of the temporal loss towards the previous result "
@@ -450,6 +460,7 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->content_weight = DEFAULT_PROP_CONTENT_WEIGHT;
   s->style_weight = DEFAULT_PROP_STYLE_WEIGHT;
   s->tv_weight = DEFAULT_PROP_TV_WEIGHT;
+  s->range_weight = DEFAULT_PROP_RANGE_WEIGHT;
   s->temporal_weight = DEFAULT_PROP_TEMPORAL_WEIGHT;
   s->warm_start = DEFAULT_PROP_WARM_START;
   s->optimizer = DEFAULT_PROP_OPTIMIZER;
@@ -526,6 +537,9 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
       break;
     case PROP_TV_WEIGHT:
       s->tv_weight = g_value_get_double (value);
+      break;
+    case PROP_RANGE_WEIGHT:
+      s->range_weight = g_value_get_double (value);
       break;
     case PROP_TEMPORAL_WEIGHT:
       s->temporal_weight = g_value_get_double (value);
@@ -625,6 +639,9 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
       break;
     case PROP_TV_WEIGHT:
       g_value_set_double (value, s->tv_weight);
+      break;
+    case PROP_RANGE_WEIGHT:
+      g_value_set_double (value, s->range_weight);
       break;
     case PROP_TEMPORAL_WEIGHT:
       g_value_set_double (value, s->temporal_weight);

@@ -103,6 +103,7 @@ typedef struct
   gdouble content_weight;
   gdouble style_weight;
   gdouble tv_weight;
+  gdouble range_weight;
   gdouble temporal_weight;
   GstStyleFilterWarmStart warm_start;
   GstStyleFilterOptimizer optimizer;

@@ -93,9 +93,9 @@ gst_style_filter_non_finite (GstStyleFilter * filter, SfFrameResult * res,
         ("The loss is not finite (%g); showing the previous good result "
             "instead. Check the weights and the model-location property.",
             res->terms.total), ("frame %" G_GUINT64_FORMAT ": content %g "
-            "style %g temporal %g tv %g", filter->frame_count,
+            "style %g temporal %g tv %g range %g", filter->frame_count,
             res->terms.content, res->terms.style, res->terms.temporal,
-            res->terms.tv));
+            res->terms.tv, res->terms.range));
   }
   GST_DEBUG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": non-finite loss, "
       "reverted", filter->frame_count);
@@ -174,6 +174,7 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   params.weights.content = s.content_weight;
   params.weights.style = s.style_weight;
   params.weights.tv = s.tv_weight;
+  params.weights.range = s.range_weight;
   params.weights.temporal =
       s.warm_start != GST_STYLE_FILTER_WARM_START_NONE ?
       s.temporal_weight : 0.0;
@@ -222,10 +223,11 @@ render:
 
   ms = (g_get_monotonic_time () - start_us) / 1000.0;
   GST_LOG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %d iterations, %d "
-      "evaluations (%s), loss %g (content %g style %g temporal %g tv %g), "
-      "%.1f ms%s", filter->frame_count, res.iterations, res.evaluations,
-      res.stop, res.terms.total, res.terms.content, res.terms.style,
-      res.terms.temporal, res.terms.tv, ms, scene_cut ? ", scene cut" : "");
+      "evaluations (%s), loss %g (content %g style %g temporal %g tv %g "
+      "range %g), %.1f ms%s", filter->frame_count, res.iterations,
+      res.evaluations, res.stop, res.terms.total, res.terms.content,
+      res.terms.style, res.terms.temporal, res.terms.tv, res.terms.range, ms,
+      scene_cut ? ", scene cut" : "");
 
   msg = gst_message_new_element (GST_OBJECT (filter),
       gst_structure_new ("stylefilter-stats",
@@ -241,6 +243,7 @@ render:
           "style-loss", G_TYPE_DOUBLE, res.terms.style,
           "temporal-loss", G_TYPE_DOUBLE, res.terms.temporal,
           "tv-loss", G_TYPE_DOUBLE, res.terms.tv,
+          "range-loss", G_TYPE_DOUBLE, res.terms.range,
           "milliseconds", G_TYPE_DOUBLE, ms,
           "processing-width", G_TYPE_INT,
           sf_stylizer_get_width (filter->stylizer),

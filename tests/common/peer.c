@@ -483,6 +483,8 @@ parse_report (const char *text, int iters, SfPeerResult *out, GError **error)
           && find_value (l, "style", &out->style)
           && find_value (l, "tv", &out->tv)
           && find_value (l, "|grad|", &out->grad_norm);
+      if (have_initial && !find_value (l, "range", &out->range))
+        out->range = 0.0;
     } else if (g_str_has_prefix (l, "after ")) {
       const char *paren = strchr (l, '(');
       out->iters = atoi (l + 6);
@@ -533,6 +535,16 @@ sf_peer_loss (const char *model_path, const char *content_png,
     const char *style_png, int size, double cw, double sw, double tw,
     const char *pooling, int iters, SfPeerResult *out, GError **error)
 {
+  return sf_peer_loss_range (model_path, content_png, style_png, size, cw,
+      sw, tw, 0.0, 1.0, pooling, iters, out, error);
+}
+
+gboolean
+sf_peer_loss_range (const char *model_path, const char *content_png,
+    const char *style_png, int size, double cw, double sw, double tw,
+    double rw, double stretch, const char *pooling, int iters,
+    SfPeerResult *out, GError **error)
+{
   g_autofree char *script = sf_peer_script_path ();
   g_autofree char *dir = NULL, *grad_path = NULL, *text = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
@@ -565,6 +577,10 @@ sf_peer_loss (const char *model_path, const char *content_png,
   add_number (argv, "--content-weight", cw);
   add_number (argv, "--style-weight", sw);
   add_number (argv, "--tv-weight", tw);
+  if (rw != 0.0)
+    add_number (argv, "--range-weight", rw);
+  if (stretch != 1.0)
+    add_number (argv, "--stretch", stretch);
   g_ptr_array_add (argv, g_strdup ("--pooling"));
   g_ptr_array_add (argv, g_strdup (pooling ? pooling : "max"));
   g_ptr_array_add (argv, g_strdup ("--grad-out"));

@@ -31,6 +31,7 @@ typedef struct
   /* "initial total=... content=... style=... tv=... |grad|=..." (at x =
    * the content image) */
   double total, content, style, tv, grad_norm;
+  double range;                 /* 0 from a peer too old to report it */
 
   /* the gradient d total / d x, planar [3][grad_h][grad_w] */
   float *grad;
@@ -91,6 +92,14 @@ gboolean sf_peer_read_npy (const char *path, float **data, gsize shape[8],
 gboolean sf_peer_loss (const char *model_path, const char *content_png,
     const char *style_png, int size, double cw, double sw, double tw,
     const char *pooling, int iters, SfPeerResult *out, GError **error);
+
+/* The same with the range term's weight (rw; 0 leaves --range-weight out)
+ * and the peer's starting image x = (content - 0.5) * stretch + 0.5
+ * (1: the content). */
+gboolean sf_peer_loss_range (const char *model_path, const char *content_png,
+    const char *style_png, int size, double cw, double sw, double tw,
+    double rw, double stretch, const char *pooling, int iters,
+    SfPeerResult *out, GError **error);
 
 /* ||a - b|| / ||b|| over n elements (ours in double, the peer's in float). */
 double sf_peer_rel_l2 (const double *a, const float *b, gsize n);

@@ -3,7 +3,8 @@
  * bytes come back exactly), resampling to and from other sizes against a
  * plain-C box/bilinear expectation on a flat and a gradient frame, the
  * scene-change measure and sequence resets, warm starts, preserve-colors,
- * and cancelling an optimisation from another thread. */
+ * the temporal coring, flow-warp=style's anchored carry, and cancelling an
+ * optimisation from another thread. */
 #include "engine-test-util.h"
 #include "stylizer.h"
 #include "flow.h"
@@ -361,6 +362,124 @@ test_core (void)
   g_free (c); g_free (wv); g_free (out);
 }
 
+/* flow-warp=style carries the stylization through one interpolation from
+ * its anchor, not one per frame: a smooth content pans by (0.4, 0.3) px a
+ * frame, frame 0's result is the content plus a fine pattern (waves near
+ * 0.25 cycles/px, what the random network's style looks like), and each
+ * next frame is sent as its warm start, without optimising.  What is
+ * measured on frame k's start x: the Laplacian of x - content against the
+ * Laplacian of the pattern moved by k (0.4, 0.3) px, inside a margin,
+ * kept = <L(r), L(ideal)> / <L(ideal), L(ideal)>.  Against the chain of
+ * one warp per frame (the anchor dropped before every frame). */
+static double
+carry_content (int c, double x, double y)
+{
+  return 0.5 + 0.15 * sin (2 * G_PI * (0.031 * x + 0.017 * y) + c)
+      + 0.1 * cos (2 * G_PI * (0.023 * x - 0.041 * y) + 2 * c);
+}
+
+static double
+carry_pattern (int c, double x, double y)
+{
+  return 0.06 * cos (2 * G_PI * (0.23 * x + 0.19 * y) + c)
+      + 0.05 * cos (2 * G_PI * (0.27 * x - 0.21 * y) + 3 * c);
+}
+
+static double
+laplacian_at (const double *r, int w, int i)
+{
+  return 4 * r[i] - r[i - 1] - r[i + 1] - r[i - w] - r[i + w];
+}
+
+static double
+carry_run (gboolean anchored, int frames, GArray * kept)
+{
+  GError *err = NULL;
+  const int w = 48, h = 40, n = 3 * w * h, m = 8;
+  const double sx = 0.4, sy = 0.3;
+  SfStylizer *st = new_stylizer (w, h);
+  guint8 *f = g_malloc (4 * w * h);
+  float *x = g_new (float, n);
+  double *r = g_new (double, n), *ideal = g_new (double, n);
+  double k_last = 0;
+
+  sf_stylizer_set_flow_warp (st, SF_FLOW_WARP_STYLE);
+  for (int k = 0; k <= frames; k++) {
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < h; y++)
+        for (int i = 0; i < w; i++) {
+          double v = carry_content (c, i + k * sx, y + k * sy);
+          f[(y * w + i) * 4 + c] = (guint8) CLAMP (v * 255 + 0.5, 0, 255);
+          f[(y * w + i) * 4 + 3] = 255;
+        }
+    g_assert_true (sf_stylizer_set_content_frame (st, f, 4 * w, w, h,
+            SF_FORMAT_RGBA, &err));
+    if (!anchored)
+      st->anchor_valid = FALSE;
+    g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_FLOW, &err));
+    g_assert_no_error (err);
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < h; y++)
+        for (int i = 0; i < w; i++) {
+          int j = (c * h + y) * w + i;
+          ideal[j] = carry_pattern (c, i + k * sx, y + k * sy);
+          if (k == 0)
+            x[j] = f[(y * w + i) * 4 + c] / 255.0f + (float) ideal[j];
+        }
+    if (k == 0)
+      g_assert_true (sf_stylizer_set_image (st, x, &err));
+    else {
+      double num = 0, den = 0;
+      g_assert_true (sf_stylizer_get_image (st, x, &err));
+      for (int j = 0; j < n; j++)
+        r[j] = x[j] - f[((j % (w * h)) * 4) + j / (w * h)] / 255.0;
+      for (int c = 0; c < 3; c++)
+        for (int y = m; y < h - m; y++)
+          for (int i = m; i < w - m; i++) {
+            int j = (c * h + y) * w + i;
+            double li = laplacian_at (ideal, w, j);
+            num += laplacian_at (r, w, j) * li;
+            den += li * li;
+          }
+      k_last = num / den;
+      g_array_append_val (kept, k_last);
+    }
+    g_assert_true (sf_stylizer_end_frame (st, f, 4 * w, w, h, SF_FORMAT_RGBA,
+            FALSE, &err));
+    g_assert_no_error (err);
+  }
+  /* a new sequence takes a new anchor */
+  g_assert_true (st->anchor_valid);
+  sf_stylizer_reset_sequence (st);
+  g_assert_false (st->anchor_valid);
+  g_free (f); g_free (x); g_free (r); g_free (ideal);
+  sf_stylizer_free (st);
+  return k_last;
+}
+
+static void
+test_carry (void)
+{
+  const int frames = 10;
+  GArray *ka = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *kc = g_array_new (FALSE, FALSE, sizeof (double));
+  double a = carry_run (TRUE, frames, ka), c = carry_run (FALSE, frames, kc);
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < ka->len; i++)
+    g_string_append_printf (s, " %.3f/%.3f", g_array_index (ka, double, i),
+        g_array_index (kc, double, i));
+  g_test_message ("pattern kept, anchored/chained, frames 1..%d:%s", frames,
+      s->str);
+  /* one interpolation from the anchor, however many frames */
+  for (guint i = 0; i < ka->len; i++)
+    g_assert_cmpfloat (g_array_index (ka, double, i), >, 0.75);
+  g_assert_cmpfloat (c, <, 0.5 * a);
+  g_string_free (s, TRUE);
+  g_array_free (ka, TRUE);
+  g_array_free (kc, TRUE);
+}
+
 /* Cancellation: another thread raises the flag in the middle of a long
  * optimisation; the call returns SF_ERROR_CANCELLED within about one
  * loss evaluation of the flag (measured here, bound 2 evaluations + 50 ms),
@@ -478,6 +597,7 @@ main (int argc, char **argv)
   g_test_add_func ("/frames/no-drift", test_no_drift);
   g_test_add_func ("/frames/cancel", test_cancel);
   g_test_add_func ("/frames/core", test_core);
+  g_test_add_func ("/frames/carry", test_carry);
   int r = g_test_run ();
   sf_net_free (net);
   sf_vgg_weights_free (wts);

@@ -11,8 +11,10 @@
 static SfDevice *dev;
 static SfVggWeights *wts;
 
+/* stretch > 1 spreads x around 0.5 past [0,1], so that the range term
+ * (weight 1e3 in every case) is not zero */
 static void
-check_loss (int w, int h, int sw, int sh, SfPooling pool)
+check_loss (int w, int h, int sw, int sh, SfPooling pool, float stretch)
 {
   GError *err = NULL;
   SfNet *net = sf_net_new (dev, wts, pool, &err);
@@ -25,6 +27,9 @@ check_loss (int w, int h, int sw, int sh, SfPooling pool)
   SfParams p;
   sf_params_init (&p);
   p.weights.tv = 10.0;
+  p.weights.range = 1e3;
+  for (gsize i = 0; i < 3 * (gsize) w * h; i++)
+    x[i] = (x[i] - 0.5f) * stretch + 0.5f;
   g_assert_true (sf_stylizer_set_style (st, style, sw, sh, &err));
   g_assert_true (sf_stylizer_set_content (st, content, &err));
   g_assert_true (sf_stylizer_set_image (st, x, &err));
@@ -40,13 +45,19 @@ check_loss (int w, int h, int sw, int sh, SfPooling pool)
       &p.weights, &rt, rgrad);
   double eg = test_rel_l2 (grad, rgrad, n);
   g_test_message ("%dx%d (style %dx%d, %s): total %.8g (ref %.8g) content "
-      "%.6g (%.6g) style %.6g (%.6g) tv %.6g (%.6g); gradient rel L2 %.2e",
-      w, h, sw, sh, pool == SF_POOL_MAX ? "max" : "avg", t.total, rtotal,
-      t.content, rt.content, t.style, rt.style, t.tv, rt.tv, eg);
+      "%.6g (%.6g) style %.6g (%.6g) tv %.6g (%.6g) range %.6g (%.6g); "
+      "gradient rel L2 %.2e", w, h, sw, sh,
+      pool == SF_POOL_MAX ? "max" : "avg", t.total, rtotal, t.content,
+      rt.content, t.style, rt.style, t.tv, rt.tv, t.range, rt.range, eg);
   g_assert_cmpfloat (fabs (t.total - rtotal), <, 1e-4 * fabs (rtotal));
   g_assert_cmpfloat (fabs (t.content - rt.content), <, 1e-4 * rt.content);
   g_assert_cmpfloat (fabs (t.style - rt.style), <, 1e-4 * rt.style);
   g_assert_cmpfloat (fabs (t.tv - rt.tv), <, 1e-4 * rt.tv);
+  g_assert_cmpfloat (fabs (t.range - rt.range), <=, 1e-4 * rt.range);
+  if (stretch > 1.0f)
+    g_assert_cmpfloat (rt.range, >, 1e-3);
+  else
+    g_assert_cmpfloat (t.range, ==, 0.0);
   g_assert_cmpfloat (t.content, >, 0);
   g_assert_cmpfloat (eg, <, 1e-3);
 
@@ -58,19 +69,19 @@ check_loss (int w, int h, int sw, int sh, SfPooling pool)
 static void
 test_loss_32 (void)
 {
-  check_loss (32, 32, 32, 32, SF_POOL_MAX);
+  check_loss (32, 32, 32, 32, SF_POOL_MAX, 1.0f);
 }
 
 static void
 test_loss_odd (void)
 {
-  check_loss (37, 29, 41, 35, SF_POOL_MAX);
+  check_loss (37, 29, 41, 35, SF_POOL_MAX, 1.6f);
 }
 
 static void
 test_loss_avg (void)
 {
-  check_loss (37, 29, 24, 30, SF_POOL_AVG);
+  check_loss (37, 29, 24, 30, SF_POOL_AVG, 1.6f);
 }
 
 typedef struct

@@ -9,11 +9,11 @@
 
 static const gchar *properties[] = {
   "style-location", "model-location", "iterations", "first-iterations",
-  "content-weight", "style-weight", "tv-weight", "temporal-weight",
-  "warm-start", "optimizer", "learning-rate", "processing-size", "pooling",
-  "preserve-colors", "style-scale", "device", "seed", "scene-threshold",
-  "max-frame-time", "flow-warp", "coarse-to-fine", "upscale", "drain",
-  "device-name",
+  "content-weight", "style-weight", "tv-weight", "range-weight",
+  "temporal-weight", "warm-start", "optimizer", "learning-rate",
+  "processing-size", "pooling", "preserve-colors", "style-scale", "device",
+  "seed", "scene-threshold", "max-frame-time", "flow-warp", "coarse-to-fine",
+  "upscale", "drain", "device-name",
 };
 
 GST_START_TEST (test_gst_inspect)

@@ -49,7 +49,7 @@ check_stats_fields (const GstStructure * s, guint64 expected_frame)
 {
   guint64 frame;
   gint iterations, max_iterations;
-  gdouble total, content, style, temporal, ms;
+  gdouble total, content, style, temporal, range, ms;
   gboolean cut;
 
   fail_unless (gst_structure_get_uint64 (s, "frame", &frame));
@@ -59,6 +59,7 @@ check_stats_fields (const GstStructure * s, guint64 expected_frame)
   fail_unless (gst_structure_get_double (s, "content-loss", &content));
   fail_unless (gst_structure_get_double (s, "style-loss", &style));
   fail_unless (gst_structure_get_double (s, "temporal-loss", &temporal));
+  fail_unless (gst_structure_get_double (s, "range-loss", &range));
   fail_unless (gst_structure_get_double (s, "milliseconds", &ms));
   fail_unless (gst_structure_get_boolean (s, "scene-cut", &cut));
 
@@ -72,6 +73,7 @@ check_stats_fields (const GstStructure * s, guint64 expected_frame)
   fail_unless (isfinite (style) && style >= 0, "style-loss %g", style);
   fail_unless (isfinite (temporal) && temporal >= 0, "temporal-loss %g",
       temporal);
+  fail_unless (isfinite (range) && range >= 0, "range-loss %g", range);
   fail_unless (ms > 0 && ms < 600000, "milliseconds %g", ms);
 }
 

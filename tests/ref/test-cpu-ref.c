@@ -480,6 +480,29 @@ test_tv_known (void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* The range term of an image whose three planes are 1.25, -0.5 and 0.75:
+ * (0.25^2 + 0.5^2 + 0) / 3, and a gradient of 2 e / n at each pixel. */
+static void
+test_range_known (void)
+{
+  const int w = 17, h = 16;
+  const gsize plane = (gsize) w * h, n = 3 * plane;
+  const double e[3] = { 0.25, -0.5, 0.0 };
+  g_autoptr (SfVggWeights) wts = passthrough_weights ();
+  SfLossWeights lw = {.range = 4.0 };
+  float *x = constant_image (w, h, 1.25f, -0.5f, 0.75f);
+  double *grad = g_new (double, n);
+  SfLossTerms t;
+
+  sf_ref_loss (wts, SF_POOL_MAX, x, x, w, h, x, w, h, &lw, &t, grad);
+  assert_close (t.range, (0.0625 + 0.25) / 3.0, 1e-12);
+  assert_close (t.total, 4.0 * (0.0625 + 0.25) / 3.0, 1e-12);
+  for (gsize i = 0; i < n; i++)
+    assert_close (grad[i], 4.0 * 2.0 * e[i / plane] / (double) n, 1e-15);
+  g_free (x);
+  g_free (grad);
+}
+
 /* The whole loss against finite differences                               */
 
 /* x and content are w x h, style sw x sh (another size on purpose). */
@@ -581,7 +604,10 @@ loss_gradient_case (const SfVggWeights *wts, SfPooling pool, int w, int h,
   GRand *rng = g_rand_new_with_seed (seed);
   gsize n = (gsize) 3 * w * h;
   LossCase lc = { wts, pool, w, h, 16, 17 };
-  float *x = random_floats (rng, n, 0.25, 0.75);
+  /* with the range term weighted, x strays outside [0,1] so that it is not
+   * zero */
+  float *x = lw.range > 0 ? random_floats (rng, n, -0.25, 1.25)
+      : random_floats (rng, n, 0.25, 0.75);
   double *grad = g_new (double, n);
   double *dir = g_new (double, n);
   double gmax = 0.0;
@@ -592,9 +618,12 @@ loss_gradient_case (const SfVggWeights *wts, SfPooling pool, int w, int h,
   lc.lw = lw;
   sf_ref_loss (wts, pool, x, lc.content, w, h, lc.style, lc.sw, lc.sh, &lw,
       &t, grad);
-  g_test_message ("%dx%d %s w (%g %g %g): total %.6e content %.6e "
-      "style %.6e tv %.6e", w, h, pool == SF_POOL_MAX ? "max" : "avg",
-      lw.content, lw.style, lw.tv, t.total, t.content, t.style, t.tv);
+  g_test_message ("%dx%d %s w (%g %g %g %g): total %.6e content %.6e "
+      "style %.6e tv %.6e range %.6e", w, h,
+      pool == SF_POOL_MAX ? "max" : "avg", lw.content, lw.style, lw.tv,
+      lw.range, t.total, t.content, t.style, t.tv, t.range);
+  if (lw.range > 0)
+    g_assert_cmpfloat (t.range, >, 1e-3);
 
   /* Random directions, unit L2 norm, a step of 3e-6 in total (about 1e-7
    * per component, a few float ulps, measured exactly by
@@ -661,10 +690,12 @@ static void
 test_loss_gradient_terms (void)
 {
   g_autoptr (SfVggWeights) wts = sf_vgg_weights_new_default (0);
-  const SfLossWeights only[3] = { { 1, 0, 0 }, { 0, 1, 0 }, { 0, 0, 1 } };
+  const SfLossWeights only[4] = { {.content = 1}, {.style = 1}, {.tv = 1},
+    {.range = 1}
+  };
 
   /* each term alone, so that no term hides another's error */
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     loss_gradient_case (wts, SF_POOL_MAX, 16, 16, only[i], 10 + i, 1, 1);
 }
 
@@ -673,8 +704,10 @@ test_loss_gradient_total (void)
 {
   g_autoptr (SfVggWeights) wts = sf_vgg_weights_new_default (0);
   const SfLossWeights lw = { 1, 1e3, 10 };
+  const SfLossWeights lr = { 1, 1e3, 10, 0, 1e3 };
 
   loss_gradient_case (wts, SF_POOL_MAX, 16, 16, lw, 20, 3, 3);
+  loss_gradient_case (wts, SF_POOL_MAX, 16, 16, lr, 23, 3, 3);
   loss_gradient_case (wts, SF_POOL_MAX, 19, 17, lw, 21, 3, 3);
   loss_gradient_case (wts, SF_POOL_AVG, 19, 17, lw, 22, 1, 1);
 }
@@ -719,6 +752,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ref/vgg/forward-shapes", test_vgg_forward_shapes);
   g_test_add_func ("/ref/loss/known", test_loss_known);
   g_test_add_func ("/ref/loss/tv-known", test_tv_known);
+  g_test_add_func ("/ref/loss/range-known", test_range_known);
   g_test_add_func ("/ref/loss/gradient-terms", test_loss_gradient_terms);
   g_test_add_func ("/ref/loss/gradient-total", test_loss_gradient_total);
   g_test_add_func ("/ref/loss/speed", test_loss_speed);

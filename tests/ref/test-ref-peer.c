@@ -4,7 +4,8 @@
  * this shows that those formulas are the peer's (tests/peer/torch_gatys.py,
  * the project's definition of the loss): same default weights (saved as
  * safetensors for the peer), same 8-bit images, and the initial loss terms
- * and gradient at x = content must agree to float precision.  Torch runs
+ * and gradient at x = content (and at a stretched x that strays outside
+ * [0,1], with the range term) must agree to float precision.  Torch runs
  * fp32 on the CPU here, hence tolerances of 1e-4 rather than 1e-12.
  *
  * Skipped when the peer or a Python with torch is missing.  Also holds the
@@ -45,19 +46,21 @@ write_image (const char *path, const guint8 *rgb, int w, int h)
     g_error ("%s: %s", path, error->message);
 }
 
+/* At x = content (stretch 1), or at x = (content - 0.5) * stretch + 0.5,
+ * which strays outside [0,1], with the range term weighted by rw. */
 static void
-compare_with_peer (SfPooling pool)
+compare_with_peer (SfPooling pool, double rw, float stretch)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SfVggWeights) wts = NULL;
   g_autofree char *dir = NULL, *model = NULL, *cpng = NULL, *spng = NULL;
   g_autofree guint8 *crgb = NULL, *srgb = NULL;
-  g_autofree float *content = NULL, *style = NULL;
+  g_autofree float *content = NULL, *style = NULL, *x = NULL;
   g_autofree double *grad = NULL;
   const char *const names[] = { "content.png", "style.png",
     "vgg19-default-0.safetensors", NULL
   };
-  const SfLossWeights lw = { 1.0, 1e3, 10.0, 0.0 };
+  const SfLossWeights lw = { 1.0, 1e3, 10.0, 0.0, rw };
   const gsize n = (gsize) 3 * IMG_W * IMG_H;
   SfPeerResult peer = { 0 };
   SfLossTerms t;
@@ -80,8 +83,9 @@ compare_with_peer (SfPooling pool)
   write_image (spng, srgb, IMG_H, IMG_W);
 
   t0 = g_get_monotonic_time ();
-  sf_peer_loss (model, cpng, spng, MAX (IMG_W, IMG_H), lw.content, lw.style,
-      lw.tv, pool == SF_POOL_MAX ? "max" : "avg", 0, &peer, &error);
+  sf_peer_loss_range (model, cpng, spng, MAX (IMG_W, IMG_H), lw.content,
+      lw.style, lw.tv, rw, stretch, pool == SF_POOL_MAX ? "max" : "avg", 0,
+      &peer, &error);
   g_assert_no_error (error);
   t1 = g_get_monotonic_time ();
   g_assert_cmpint (peer.grad_w, ==, IMG_W);
@@ -91,7 +95,11 @@ compare_with_peer (SfPooling pool)
   content = sf_peer_image_to_planar (crgb, IMG_W, IMG_H);
   style = sf_peer_image_to_planar (srgb, IMG_H, IMG_W);
   grad = g_new (double, n);
-  sf_ref_loss (wts, pool, content, content, IMG_W, IMG_H, style, IMG_H,
+  x = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    x[i] = stretch == 1.0f ? content[i] : (content[i] - 0.5f) * stretch
+        + 0.5f;
+  sf_ref_loss (wts, pool, x, content, IMG_W, IMG_H, style, IMG_H,
       IMG_W, &lw, &t, grad);
   for (gsize i = 0; i < n; i++)
     norm += grad[i] * grad[i];
@@ -107,8 +115,10 @@ compare_with_peer (SfPooling pool)
       peer.style, sf_peer_rel (t.style, peer.style));
   g_test_message ("  tv      ours %.9e peer %.6e rel %.2e", t.tv, peer.tv,
       sf_peer_rel (t.tv, peer.tv));
-  g_test_message ("  content ours %.3e peer %.3e (x = content)", t.content,
-      peer.content);
+  g_test_message ("  range   ours %.9e peer %.6e rel %.2e", t.range,
+      peer.range, sf_peer_rel (t.range, peer.range));
+  g_test_message ("  content ours %.9e peer %.6e (x %s content)", t.content,
+      peer.content, stretch == 1.0f ? "=" : "stretched from");
   g_test_message ("  |grad|  ours %.9e peer %.6e rel %.2e", norm,
       peer.grad_norm, sf_peer_rel (norm, peer.grad_norm));
   g_test_message ("  gradient relative L2 difference %.2e", gerr);
@@ -117,8 +127,15 @@ compare_with_peer (SfPooling pool)
   g_assert_cmpfloat (sf_peer_rel (t.total, peer.total), <, TOL);
   g_assert_cmpfloat (sf_peer_rel (t.style, peer.style), <, TOL);
   g_assert_cmpfloat (sf_peer_rel (t.tv, peer.tv), <, TOL);
-  g_assert_cmpfloat (t.content, ==, 0.0);
-  g_assert_cmpfloat (peer.content, ==, 0.0);
+  if (stretch == 1.0f) {
+    g_assert_cmpfloat (t.content, ==, 0.0);
+    g_assert_cmpfloat (peer.content, ==, 0.0);
+    g_assert_cmpfloat (t.range, ==, 0.0);
+  } else {
+    g_assert_cmpfloat (sf_peer_rel (t.content, peer.content), <, TOL);
+    g_assert_cmpfloat (t.range, >, 1e-3);
+    g_assert_cmpfloat (sf_peer_rel (t.range, peer.range), <, TOL);
+  }
   g_assert_cmpfloat (sf_peer_rel (norm, peer.grad_norm), <, TOL);
   g_assert_cmpfloat (gerr, <, TOL);
 
@@ -129,13 +146,19 @@ compare_with_peer (SfPooling pool)
 static void
 test_peer_max (void)
 {
-  compare_with_peer (SF_POOL_MAX);
+  compare_with_peer (SF_POOL_MAX, 0.0, 1.0f);
+}
+
+static void
+test_peer_range (void)
+{
+  compare_with_peer (SF_POOL_MAX, 1e3, 2.5f);
 }
 
 static void
 test_peer_avg (void)
 {
-  compare_with_peer (SF_POOL_AVG);
+  compare_with_peer (SF_POOL_AVG, 0.0, 1.0f);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -248,5 +271,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ref-peer/npy", test_npy);
   g_test_add_func ("/ref-peer/max-pooling", test_peer_max);
   g_test_add_func ("/ref-peer/avg-pooling", test_peer_avg);
+  g_test_add_func ("/ref-peer/range", test_peer_range);
   return g_test_run ();
 }
