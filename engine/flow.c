@@ -262,7 +262,8 @@ sf_flow_record_warp_filtered (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
   if (!flow)
     flow = f->bwd[0];
   if (channels < 1 || src == dst
-      || (filter != SF_WARP_BILINEAR && filter != SF_WARP_BICUBIC)) {
+      || (filter != SF_WARP_BILINEAR && filter != SF_WARP_BICUBIC
+          && filter != SF_WARP_BICUBIC_MIRROR)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "Optical flow warp: %s", channels < 1 ? "no channels"
         : src == dst ? "source and destination are the same buffer"
@@ -313,16 +314,26 @@ sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb, SfBuffer *mask,
 
 gboolean
 sf_flow_record_core (SfFlow *f, VkCommandBuffer cb, SfBuffer *content,
-    SfBuffer *clean, float t0, float t1, GError **error)
+    SfBuffer *clean, SfBuffer *flow, const SfCoring *c, GError **error)
 {
   guint64 n = 3 * (guint64) f->w * f->h;
 
-  if (!check_size (f, content, 3, "content", error)
-      || !check_size (f, clean, 3, "clean", error))
+  if (!flow)
+    flow = f->bwd[0];
+  /* smoothstep (e0, e1, x) is undefined for e0 >= e1 */
+  if (!c || !(c->t0 < c->t1) || !(c->m0 < c->m1)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID, "temporal coring: %s",
+        !c ? "no thresholds" : "each lower threshold must be below its upper");
     return FALSE;
-  struct { int32_t n; float t0, t1; } pc = { (int32_t) n, t0, t1 };
-  SfBuffer *b[2] = { content, clean };
-  return sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_CORE, b, 2, &pc, sizeof (pc),
+  }
+  if (!check_size (f, content, 3, "content", error)
+      || !check_size (f, clean, 3, "clean", error)
+      || !check_size (f, flow, 2, "flow", error))
+    return FALSE;
+  struct { int32_t n; float t0, t1, m0, m1; } pc = { (int32_t) n, c->t0,
+    c->t1, c->m0, c->m1 };
+  SfBuffer *b[3] = { content, clean, flow };
+  return sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_CORE, b, 3, &pc, sizeof (pc),
       groups_for (n), 1, 1, error);
 }
 

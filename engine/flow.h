@@ -98,12 +98,15 @@ SfBuffer *sf_flow_get_backward (SfFlow *f);
 typedef enum
 {
   SF_WARP_BILINEAR = 0,         /* 2x2 taps */
-  SF_WARP_BICUBIC = 1           /* Catmull-Rom (a = -0.5), 4x4 taps,
+  SF_WARP_BICUBIC = 1,          /* Catmull-Rom (a = -0.5), 4x4 taps,
                                  * clamped to the edge */
+  SF_WARP_BICUBIC_MIRROR = 2    /* Catmull-Rom, a sample position outside
+                                 * the image mirrored into it */
 } SfWarpFilter;
 
 /* dst(p) = src(p + flow(p)) for each of `channels` planes, sample position
- * clamped to the image, interpolated by `filter`.  flow: any flow
+ * clamped to the image (mirrored into it for SF_WARP_BICUBIC_MIRROR),
+ * interpolated by `filter`.  flow: any flow
  * [2][h][w] (e.g. the forward flow), NULL for f's backward flow, which
  * brings the previous frame (or the previous stylised result) into the
  * current frame.  src and dst must differ; FALSE with SF_ERROR_INVALID for
@@ -134,13 +137,26 @@ gboolean sf_flow_consistency (SfFlow *f, SfBuffer *mask, GError **error);
 gboolean sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb,
     SfBuffer *mask, GError **error);
 
+/* Thresholds of the temporal coring: a change of a value below t0 is
+ * dropped, one above t1 passes whole; where the flow moves a pixel by
+ * more than m1 pixels everything passes (none below m0). */
+typedef struct
+{
+  float t0, t1, m0, m1;
+} SfCoring;
+
 /* Temporal coring (shaders/flow_core.comp), in place on clean, which holds
- * the previous clean content warped along the flow (3 planes):
- * clean += smoothstep (t0, t1, |d|) d, d = content - clean, per value.  A
- * change below t0 is taken for noise and dropped, one above t1 passes
- * whole, so clean stays within t1 of the content. */
+ * the previous clean content warped along flow (3 planes; flow: NULL for
+ * f's backward flow):
+ * clean += max (smoothstep (t0, t1, |d|), smoothstep (m0, m1, |flow|)) d,
+ * d = content - clean, per value.  A change below t0 is taken for noise
+ * and dropped, one above t1 passes whole, so clean stays within t1 of the
+ * content; a moving pixel takes the content whole, so that repeated
+ * sub-pixel interpolations do not blur it.  FALSE with SF_ERROR_INVALID
+ * for a wrong size or thresholds not t0 < t1, m0 < m1. */
 gboolean sf_flow_record_core (SfFlow *f, VkCommandBuffer cb,
-    SfBuffer *content, SfBuffer *clean, float t0, float t1, GError **error);
+    SfBuffer *content, SfBuffer *clean, SfBuffer *flow, const SfCoring *c,
+    GError **error);
 
 /* The temporal warping error of Lai et al. 2018 between two consecutive
  * frames of a clip: the flow is computed between the input frames

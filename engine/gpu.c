@@ -88,7 +88,7 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_FLOW_LK, sf_spv_flow_lk, 5),
   K (SF_K_FLOW_WARP, sf_spv_flow_warp, 3),
   K (SF_K_FLOW_CONSISTENCY, sf_spv_flow_consistency, 3),
-  K (SF_K_FLOW_CORE, sf_spv_flow_core, 2),
+  K (SF_K_FLOW_CORE, sf_spv_flow_core, 3),
   /* fp16 activation storage */
   K (SF_K_CONV_FWD16, sf_spv_conv_fwd16, 4),
   K (SF_K_CONV_BWD16, sf_spv_conv_bwd16, 4),

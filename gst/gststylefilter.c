@@ -271,8 +271,9 @@ gst_style_filter_flow_warp_get_type (void)
         "Catmull-Rom bicubic (steadiest, but blurs over a pan)", "bicubic"},
     {GST_STYLE_FILTER_FLOW_WARP_STYLE,
           "Carry only what the style added to the content, sampled from an "
-          "anchor frame so that it is interpolated once; the content comes "
-          "fresh from each frame with its noise cored in time (default)",
+          "anchor frame so that it is interpolated once (mirrored into view "
+          "at the frame's edge); the content comes fresh from each frame, "
+          "its noise cored in time where the picture is still (default)",
         "style"},
     {0, NULL, NULL},
   };

@@ -471,18 +471,31 @@ cubic_weights (double t, double w[4])
   w[3] = 0.5 * t3 - 0.5 * t2;
 }
 
+/* a sample position outside [0, last] mirrored about the end it passed */
+static double
+ref_mirror (double v, double last)
+{
+  return v < 0 ? -v : v > last ? 2 * last - v : v;
+}
+
 /* plain-C bicubic warp (double): the sample position clamped as in
- * ref_warp, the 4x4 taps clamped to the edge, no clamping of the value */
+ * ref_warp (first mirrored into the image with `mirror`), the 4x4 taps
+ * clamped to the edge, no clamping of the value */
 static void
 ref_warp_bicubic (const float *src, int c, int w, int h, const float *flow,
-    double *dst)
+    gboolean mirror, double *dst)
 {
   gsize n = (gsize) w * h;
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       gsize k = (gsize) y * w + x;
-      double fx = CLAMP (x + (double) flow[k], 0.0, w - 1.0);
-      double fy = CLAMP (y + (double) flow[n + k], 0.0, h - 1.0);
+      double fx = x + (double) flow[k], fy = y + (double) flow[n + k];
+      if (mirror) {
+        fx = ref_mirror (fx, w - 1.0);
+        fy = ref_mirror (fy, h - 1.0);
+      }
+      fx = CLAMP (fx, 0.0, w - 1.0);
+      fy = CLAMP (fy, 0.0, h - 1.0);
       int x0 = (int) floor (fx), y0 = (int) floor (fy);
       double wx[4], wy[4];
       cubic_weights (fx - x0, wx);
@@ -586,7 +599,7 @@ test_warp_bicubic (void)
     SfBuffer *bd = test_upload (dev, NULL, c * n);
     SfBuffer *bf = test_upload (dev, flow, 2 * n);
     float *out = gpu_warp (f, bs, c, NULL, SF_WARP_BICUBIC, bd, n);
-    ref_warp_bicubic (src, c, w, h, flow, ref);
+    ref_warp_bicubic (src, c, w, h, flow, FALSE, ref);
     double e = test_max_abs (out, ref, c * n);
     for (gsize k = 0; k < c * n; k++) {
       lo = MIN (lo, out[k]);
@@ -605,12 +618,23 @@ test_warp_bicubic (void)
     g_assert_cmpmem (out2, c * n * 4, out, c * n * 4);
     check_integer_shift (f, bs, src, c, w, h, bd);
 
+    /* mirrored: the flow reaches past the borders, where the positions
+     * differ from the clamped ones */
+    float *outm = gpu_warp (f, bs, c, NULL, SF_WARP_BICUBIC_MIRROR, bd, n);
+    ref_warp_bicubic (src, c, w, h, flow, TRUE, ref);
+    double em = test_max_abs (outm, ref, c * n);
+    g_test_message ("mirrored: max |GPU - reference| %.2e", em);
+    g_assert_cmpfloat (em, <, 1e-5);
+    if (i == 0)
+      g_assert_cmpint (memcmp (outm, out, c * n * 4), !=, 0);
+    g_free (outm);
+
     /* an unknown filter or a wrong size is an error (the smallest buffers
      * hold 16 bytes: one channel more fits the tiny ones) */
     VkCommandBuffer cb;
     g_assert_true (sf_cmd_begin (dev, &cb, &err));
     g_assert_false (sf_flow_record_warp_filtered (f, cb, bs, c, NULL,
-            (SfWarpFilter) 2, bd, &err));
+            (SfWarpFilter) 3, bd, &err));
     g_assert_error (err, SF_ERROR, SF_ERROR_INVALID);
     g_clear_error (&err);
     if (n >= 4) {

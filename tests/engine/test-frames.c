@@ -302,9 +302,11 @@ test_no_drift (void)
 }
 
 /* flow_core.comp against its plain-C reference (the definition in
- * engine/flow.h), on differences spread across both thresholds; and what
- * it is for: a change below t0 is dropped, one above t1 kept whole, and
- * the result never further than t1 from the content. */
+ * engine/flow.h), on differences spread across both thresholds and flows
+ * spread across the motion thresholds; and what it is for: on a still
+ * pixel a change below t0 is dropped, one above t1 kept whole, and the
+ * result never further than t1 from the content; a moving pixel takes the
+ * content whole. */
 static double
 ref_smoothstep (double e0, double e1, double x)
 {
@@ -316,9 +318,10 @@ static void
 test_core (void)
 {
   GError *err = NULL;
-  const int w = 23, h = 19, n = 3 * w * h;
-  const float t0 = 3.0f / 255, t1 = 9.0f / 255;
+  const int w = 23, h = 19, np = w * h, n = 3 * np;
+  const SfCoring co = { 3.0f / 255, 9.0f / 255, 0.3f, 0.6f };
   float *c = g_new (float, n), *wv = g_new (float, n), *out = g_new (float, n);
+  float *fl = g_new (float, 2 * np);
   GRand *r = g_rand_new_with_seed (5);
   SfFlow *flow = sf_flow_new (dev, w, h, &err);
   VkCommandBuffer cb;
@@ -326,40 +329,70 @@ test_core (void)
   g_assert_no_error (err);
   for (int i = 0; i < n; i++) {
     c[i] = (float) g_rand_double (r);
-    wv[i] = c[i] + (float) g_rand_double_range (r, -2.5 * t1, 2.5 * t1);
+    wv[i] = c[i] + (float) g_rand_double_range (r, -2.5 * co.t1, 2.5 * co.t1);
+  }
+  /* half the pixels still (|b| <= 0.2 px), the others from 0 to 1 px */
+  for (int k = 0; k < np; k++) {
+    double len = k % 2 ? g_rand_double_range (r, 0.0, 1.0)
+        : g_rand_double_range (r, 0.0, 0.2), a = g_rand_double (r) * 6.283;
+    fl[k] = (float) (len * cos (a));
+    fl[np + k] = (float) (len * sin (a));
   }
   SfBuffer *bc = test_upload (dev, c, n), *bw = test_upload (dev, wv, n);
+  SfBuffer *bf = test_upload (dev, fl, 2 * np);
   g_assert_true (sf_cmd_begin (dev, &cb, &err));
-  g_assert_true (sf_flow_record_core (flow, cb, bc, bw, t0, t1, &err));
+  g_assert_true (sf_flow_record_core (flow, cb, bc, bw, bf, &co, &err));
   g_assert_true (sf_cmd_submit_wait (dev, &cb, 1, TRUE, &err));
   g_assert_true (sf_buffer_download (dev, bw, 0, out, n * sizeof (float),
           &err));
   g_assert_no_error (err);
   double maxe = 0;
-  int below = 0, above = 0;
+  int below = 0, above = 0, moving = 0;
   for (int i = 0; i < n; i++) {
-    double d = (double) c[i] - wv[i];
-    double ref = wv[i] + ref_smoothstep (t0, t1, fabs (d)) * d;
+    int k = i % np;
+    double d = (double) c[i] - wv[i], m = hypot (fl[k], fl[np + k]);
+    double s = MAX (ref_smoothstep (co.t0, co.t1, fabs (d)),
+        ref_smoothstep (co.m0, co.m1, m));
+    double ref = wv[i] + s * d;
     maxe = MAX (maxe, fabs (out[i] - ref));
-    g_assert_cmpfloat (fabs (out[i] - c[i]), <=, t1 + 1e-6);
-    if (fabs (d) < t0) {
+    g_assert_cmpfloat (fabs (out[i] - c[i]), <=, co.t1 + 1e-6);
+    if (m > co.m1) {
+      g_assert_cmpfloat (fabs (out[i] - c[i]), <, 1e-6);
+      moving++;
+    } else if (m < co.m0 && fabs (d) < co.t0) {
       g_assert_cmpfloat (out[i], ==, wv[i]);
       below++;
-    } else if (fabs (d) > t1) {
+    } else if (fabs (d) > co.t1) {
       g_assert_cmpfloat (fabs (out[i] - c[i]), <, 1e-6);
       above++;
     }
   }
-  g_test_message ("flow_core %dx%d: max |GPU - reference| %.2e (%d values "
-      "below t0, %d above t1)", w, h, maxe, below, above);
-  g_assert_cmpfloat (maxe, <, 1e-6);
-  g_assert_cmpint (below, >, n / 20);
-  g_assert_cmpint (above, >, n / 4);
+  g_test_message ("flow_core %dx%d: max |GPU - reference| %.2e (%d still "
+      "values below t0, %d above t1, %d moving)", w, h, maxe, below, above,
+      moving);
+  g_assert_cmpfloat (maxe, <, 1e-5);
+  g_assert_cmpint (below, >, n / 40);
+  g_assert_cmpint (above, >, n / 8);
+  g_assert_cmpint (moving, >, n / 8);
+
+  /* thresholds out of order are refused before anything is recorded */
+  const SfCoring bad[] = { {co.t1, co.t0, co.m0, co.m1},
+  {co.t0, co.t1, co.m0, co.m0}
+  };
+  g_assert_true (sf_cmd_begin (dev, &cb, &err));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_assert_false (sf_flow_record_core (flow, cb, bc, bw, bf, &bad[i], &err));
+    g_assert_error (err, SF_ERROR, SF_ERROR_INVALID);
+    g_clear_error (&err);
+  }
+  vkEndCommandBuffer (cb);
+  sf_cmd_free (dev, cb);
   sf_buffer_free (dev, bc);
   sf_buffer_free (dev, bw);
+  sf_buffer_free (dev, bf);
   sf_flow_free (flow);
   g_rand_free (r);
-  g_free (c); g_free (wv); g_free (out);
+  g_free (c); g_free (wv); g_free (out); g_free (fl);
 }
 
 /* flow-warp=style carries the stylization through one interpolation from
