@@ -16,9 +16,9 @@
 //   2  Catmull-Rom with a sample position outside the image mirrored back
 //      into it (about the edge pixel's centre) instead of clamped: what
 //      comes into view takes the texture next to the edge, not the edge
-//      pixel smeared into streaks.  For a stylization carried along a pan
-//      (the style loss, a global statistic, barely pulls a new strip away
-//      from the photograph in a few iterations).
+//      pixel smeared into streaks.  Used for the stylization carried along
+//      a pan, since the style loss, a statistic of the whole frame, barely
+//      pulls a new strip away from the photograph in a few iterations.
 #version 450
 
 layout (local_size_x = 64) in;
