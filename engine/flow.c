@@ -263,7 +263,8 @@ sf_flow_record_warp_filtered (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
     flow = f->bwd[0];
   if (channels < 1 || src == dst
       || (filter != SF_WARP_BILINEAR && filter != SF_WARP_BICUBIC
-          && filter != SF_WARP_BICUBIC_MIRROR)) {
+          && filter != SF_WARP_BICUBIC_MIRROR
+          && filter != SF_WARP_LANCZOS_MIRROR)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "Optical flow warp: %s", channels < 1 ? "no channels"
         : src == dst ? "source and destination are the same buffer"
@@ -304,9 +305,29 @@ gboolean
 sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb, SfBuffer *mask,
     GError **error)
 {
+  return sf_flow_record_consistency_weighted (f, cb, mask, NULL, error);
+}
+
+gboolean
+sf_flow_record_consistency_weighted (SfFlow *f, VkCommandBuffer cb,
+    SfBuffer *mask, const SfMotionWeight *mw, GError **error)
+{
+  static const SfMotionWeight none = { 0.0f, 1.0f, 1.0f };
+
+  if (!mw)
+    mw = &none;
+  /* smoothstep (e0, e1, x) is undefined for e0 >= e1; a weight outside
+   * [0, 1] would reward or over-count a difference */
+  if (!(mw->m0 < mw->m1) || !(mw->moving >= 0.0f && mw->moving <= 1.0f)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID, "motion weighting: %s",
+        !(mw->m0 < mw->m1) ? "m0 must be below m1"
+        : "the moving weight must lie in [0, 1]");
+    return FALSE;
+  }
   if (!check_size (f, mask, 1, "mask", error))
     return FALSE;
-  struct { int32_t W, H; } pc = { f->w, f->h };
+  struct { int32_t W, H; float m0, m1, moving; } pc = { f->w, f->h, mw->m0,
+    mw->m1, mw->moving };
   SfBuffer *b[3] = { f->fwd[0], f->bwd[0], mask };
   return sf_cmd_dispatch (f->dev, cb, SF_K_FLOW_CONSISTENCY, b, 3, &pc,
       sizeof (pc), groups_for ((guint64) f->w * f->h), 1, 1, error);

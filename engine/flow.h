@@ -90,22 +90,25 @@ SfBuffer *sf_flow_get_backward (SfFlow *f);
  * and a video warm-starts each frame from the previous result warped, so
  * the losses compound: a 0.5 px shift keeps 0.71 of the amplitude at a
  * quarter of the sampling rate bilinear, 0.88 Catmull-Rom; after 10
- * warps 0.03 against 0.29.  Measured (tests/engine/test-flow.c): ten
- * warps by (0.5, 0.25) px keep 0.0047 of the Laplacian's energy of waves
- * at 0.25 cycles/px bilinear, 0.28 bicubic.  Bicubic overshoots at edges:
- * its result may leave the source's range (clamp it where that
- * matters). */
+ * warps 0.03 against 0.29.  Measured (tests/engine/test-warp.c): ten
+ * warps by (0.5, 0.25) px keep 0.0052 of the Laplacian's energy of waves
+ * at 0.25 cycles/px bilinear, 0.29 bicubic.  Lanczos-3 keeps 1.02 of the
+ * amplitude per warp there (its gain peaks at 1.027): 1.57 of the energy
+ * after ten, so it is for a pattern sampled once, never for a chain of
+ * warps.  Bicubic and Lanczos overshoot at edges: the result may leave
+ * the source's range (clamp it where that matters). */
 typedef enum
 {
   SF_WARP_BILINEAR = 0,         /* 2x2 taps */
   SF_WARP_BICUBIC = 1,          /* Catmull-Rom (a = -0.5), 4x4 taps,
                                  * clamped to the edge */
-  SF_WARP_BICUBIC_MIRROR = 2    /* Catmull-Rom, a sample position outside
+  SF_WARP_BICUBIC_MIRROR = 2,   /* Catmull-Rom, a sample position outside
                                  * the image mirrored into it */
+  SF_WARP_LANCZOS_MIRROR = 3    /* Lanczos-3, 6x6 taps, mirrored as 2 */
 } SfWarpFilter;
 
 /* dst(p) = src(p + flow(p)) for each of `channels` planes, sample position
- * clamped to the image (mirrored into it for SF_WARP_BICUBIC_MIRROR),
+ * clamped to the image (mirrored into it for the _MIRROR filters),
  * interpolated by `filter`.  flow: any flow
  * [2][h][w] (e.g. the forward flow), NULL for f's backward flow, which
  * brings the previous frame (or the previous stylised result) into the
@@ -136,6 +139,21 @@ gboolean sf_flow_record_warp_by (SfFlow *f, VkCommandBuffer cb,
 gboolean sf_flow_consistency (SfFlow *f, SfBuffer *mask, GError **error);
 gboolean sf_flow_record_consistency (SfFlow *f, VkCommandBuffer cb,
     SfBuffer *mask, GError **error);
+
+/* Motion weighting of the consistency mask: where the backward flow moves
+ * a pixel by more than m1 pixels its mask is multiplied by `moving`, by 1
+ * below m0, smoothly between. */
+typedef struct
+{
+  float m0, m1;
+  float moving;
+} SfMotionWeight;
+
+/* The mask above, motion-weighted: mask *= mix (1, moving, smoothstep (m0,
+ * m1, |b(p)|)) (mw NULL: not weighted).  FALSE with SF_ERROR_INVALID for
+ * a wrong size, m0 >= m1 or `moving` outside [0, 1]. */
+gboolean sf_flow_record_consistency_weighted (SfFlow *f, VkCommandBuffer cb,
+    SfBuffer *mask, const SfMotionWeight *mw, GError **error);
 
 /* Thresholds of the temporal coring: a change of a value below t0 is
  * dropped, one above t1 passes whole; where the flow moves a pixel by

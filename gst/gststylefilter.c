@@ -271,9 +271,11 @@ gst_style_filter_flow_warp_get_type (void)
         "Catmull-Rom bicubic (steadiest, but blurs over a pan)", "bicubic"},
     {GST_STYLE_FILTER_FLOW_WARP_STYLE,
           "Carry only what the style added to the content, sampled from an "
-          "anchor frame so that it is interpolated once (mirrored into view "
-          "at the frame's edge); the content comes fresh from each frame, "
-          "its noise cored in time where the picture is still (default)",
+          "anchor frame so that it is interpolated once (Lanczos-3, "
+          "mirrored into view at the frame's edge); the content comes fresh "
+          "from each frame, its noise cored in time where the picture is "
+          "still; moving pixels are held with 0.2 of temporal-weight "
+          "(default)",
         "style"},
     {0, NULL, NULL},
   };
@@ -342,7 +344,9 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_TEMPORAL_WEIGHT,
       g_param_spec_double ("temporal-weight", "Temporal weight",
           "Weight of the temporal loss towards the previous result "
-          "(warm-start=previous or flow)", 0.0, MAX_WEIGHT,
+          "(warm-start=previous or flow; with flow-warp=style a pixel the "
+          "flow moves by more than 0.6 px is held with 0.2 of it)", 0.0,
+          MAX_WEIGHT,
           DEFAULT_PROP_TEMPORAL_WEIGHT, mutable_flags));
   g_object_class_install_property (gobject_class, PROP_WARM_START,
       g_param_spec_enum ("warm-start", "Warm start",

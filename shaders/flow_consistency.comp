@@ -9,7 +9,13 @@
 //             (forward-backward inconsistent: disoccluded),
 //           0 where |grad w_b(p)|^2 > 0.01 |w_b(p)|^2 + 0.002 (motion
 //             boundary; central differences [-0.5 0 0.5], clamped),
-//           1 elsewhere.
+//           1 elsewhere;
+// then, where the flow moves the pixel (motion weighting, optional: moving
+// = 1 leaves the mask as it is),
+//   mask(p) *= mix (1, moving, smoothstep (m0, m1, |w_b(p)|)):
+// the temporal target there is a sub-pixel resample of the previous
+// result, softer and less stylized than a still pixel's exact copy, so it
+// is held less firmly.
 #version 450
 
 layout (local_size_x = 64) in;
@@ -21,6 +27,9 @@ layout (std430, binding = 2) writeonly buffer Mask { float mask[]; };
 layout (push_constant) uniform P {
   int W;
   int H;
+  float m0;             // motion weighting: |w_b| where it starts (px)
+  float m1;             // |w_b| from which the weight is `moving`
+  float moving;         // 1: no motion weighting
 } p;
 
 vec2
@@ -61,6 +70,8 @@ main ()
       if (dot (gx, gx) + dot (gy, gy) > 0.01 * dot (wb, wb) + 0.002)
         m = 0.0;
     }
+    if (p.moving != 1.0)
+      m *= mix (1.0, p.moving, smoothstep (p.m0, p.m1, length (wb)));
     mask[k] = m;
   }
 }

@@ -19,6 +19,13 @@
 //      pixel smeared into streaks.  Used for the stylization carried along
 //      a pan, since the style loss, a statistic of the whole frame, barely
 //      pulls a new strip away from the photograph in a few iterations.
+//   3  Lanczos-3 (6x6 taps, sinc (d) sinc (d / 3), weights normalised to
+//      sum 1), mirrored as 2: keeps still more of the high frequencies
+//      (1.02 instead of 0.88 of the amplitude at a quarter of the sampling
+//      rate for a 0.5 px shift), for a stylization sampled once through a
+//      composed flow.  Its gain peaks at 1.027, so a chain of its warps
+//      amplifies: not for warping frame after frame.  It rings at edges as
+//      Catmull-Rom overshoots.
 #version 450
 
 layout (local_size_x = 64) in;
@@ -31,7 +38,7 @@ layout (push_constant) uniform P {
   int W;
   int H;
   int C;
-  int filter_mode;      // 0 bilinear, 1 bicubic
+  int filter_mode;      // 0 bilinear, 1 bicubic, 2 mirrored, 3 Lanczos
 } p;
 
 void
@@ -79,6 +86,48 @@ warp_bicubic (int k, int n, float fx, float fy)
   }
 }
 
+// Lanczos-3 weights of the taps floor - 2 .. floor + 3 at fraction t,
+// normalised to sum 1 (so that a constant stays constant)
+void
+lanczos_weights (float t, out float w[6])
+{
+  const float PI = 3.14159265358979;
+  float sum = 0.0;
+  for (int i = 0; i < 6; i++) {
+    float d = t - float (i - 2);
+    float a = PI * d, b = a / 3.0;
+    w[i] = abs (d) < 1e-5 ? 1.0 : 3.0 * sin (a) * sin (b) / (a * a);
+    sum += w[i];
+  }
+  for (int i = 0; i < 6; i++)
+    w[i] /= sum;
+}
+
+void
+warp_lanczos (int k, int n, float fx, float fy)
+{
+  int x0 = int (floor (fx)), y0 = int (floor (fy));
+  float wx[6], wy[6];
+  int xs[6], rows[6];
+  lanczos_weights (fx - float (x0), wx);
+  lanczos_weights (fy - float (y0), wy);
+  for (int i = 0; i < 6; i++) {
+    xs[i] = clamp (x0 - 2 + i, 0, p.W - 1);
+    rows[i] = clamp (y0 - 2 + i, 0, p.H - 1) * p.W;
+  }
+  for (int c = 0; c < p.C; c++) {
+    int o = c * n;
+    float acc = 0.0;
+    for (int j = 0; j < 6; j++) {
+      float r = 0.0;
+      for (int i = 0; i < 6; i++)
+        r += wx[i] * src[o + rows[j] + xs[i]];
+      acc += wy[j] * r;
+    }
+    dst[o + k] = acc;
+  }
+}
+
 void
 main ()
 {
@@ -87,14 +136,16 @@ main ()
   for (int k = int (gl_GlobalInvocationID.x); k < n; k += stride) {
     int x = k % p.W, y = k / p.W;
     float fx = float (x) + flow[k], fy = float (y) + flow[n + k];
-    if (p.filter_mode == 2) {
+    if (p.filter_mode >= 2) {
       float mw = float (p.W - 1), mh = float (p.H - 1);
       fx = fx < 0.0 ? -fx : fx > mw ? 2.0 * mw - fx : fx;
       fy = fy < 0.0 ? -fy : fy > mh ? 2.0 * mh - fy : fy;
     }
     fx = clamp (fx, 0.0, float (p.W - 1));
     fy = clamp (fy, 0.0, float (p.H - 1));
-    if (p.filter_mode != 0)
+    if (p.filter_mode == 3)
+      warp_lanczos (k, n, fx, fy);
+    else if (p.filter_mode != 0)
       warp_bicubic (k, n, fx, fy);
     else
       warp_bilinear (k, n, fx, fy);
