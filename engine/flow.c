@@ -262,9 +262,7 @@ sf_flow_record_warp_filtered (SfFlow *f, VkCommandBuffer cb, SfBuffer *src,
   if (!flow)
     flow = f->bwd[0];
   if (channels < 1 || src == dst
-      || (filter != SF_WARP_BILINEAR && filter != SF_WARP_BICUBIC
-          && filter != SF_WARP_BICUBIC_MIRROR
-          && filter != SF_WARP_LANCZOS_MIRROR)) {
+      || (guint) filter > (guint) SF_WARP_LANCZOS_MIRROR) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "Optical flow warp: %s", channels < 1 ? "no channels"
         : src == dst ? "source and destination are the same buffer"

@@ -104,7 +104,8 @@ typedef enum
                                  * clamped to the edge */
   SF_WARP_BICUBIC_MIRROR = 2,   /* Catmull-Rom, a sample position outside
                                  * the image mirrored into it */
-  SF_WARP_LANCZOS_MIRROR = 3    /* Lanczos-3, 6x6 taps, mirrored as 2 */
+  SF_WARP_LANCZOS_MIRROR = 3    /* Lanczos-3, 6x6 taps, mirrored as 2;
+                                 * the last: flow.c checks the range */
 } SfWarpFilter;
 
 /* dst(p) = src(p + flow(p)) for each of `channels` planes, sample position

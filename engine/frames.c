@@ -16,6 +16,11 @@
 #include "stylizer.h"
 
 #define MASK_SIGMA 0.05         /* mean |difference| at which mask = 1/e */
+/* flow-warp=style: a pixel the flow moves by less than SF_STILL_PX is
+ * still, one it moves by more than SF_MOVING_PX moving (smoothly
+ * between), for the coring and the motion weighting below alike */
+#define SF_STILL_PX 0.3f
+#define SF_MOVING_PX 0.6f
 /* flow-warp=style's temporal coring (flow.h, SfCoring): a change of the
  * content below 3 levels (of 255) is taken for noise, one above 9 passes
  * whole, and so does the content wherever the flow moves it by more than
@@ -24,7 +29,7 @@
  * once more each frame (on the 96-px pan: output sharpness 0.68 of frame
  * 0's with coring everywhere, 0.74 with none) */
 static const SfCoring sf_coring = {
-  3.0f / 255.0f, 9.0f / 255.0f, 0.3f, 0.6f
+  3.0f / 255.0f, 9.0f / 255.0f, SF_STILL_PX, SF_MOVING_PX
 };
 /* flow-warp=style's motion weighting of the temporal term (flow.h,
  * SfMotionWeight): where the flow moves a pixel by more than 0.6 px (none
@@ -34,7 +39,9 @@ static const SfCoring sf_coring = {
  * faded along a pan (on the 96-px pan, the last frame's style loss 1.57
  * times frame 0's with 1, 1.15 with 0.2, the same warping error), while a
  * still, noisy shot keeps the full weight and stays still */
-static const SfMotionWeight sf_motion_weight = { 0.3f, 0.6f, 0.2f };
+static const SfMotionWeight sf_motion_weight = {
+  SF_STILL_PX, SF_MOVING_PX, 0.2f
+};
 /* flow-warp=style samples the stylization of one anchor frame for this
  * many frames, then takes the current one as the new anchor: each renewal
  * is one more interpolation of the carried style (on the demo's pan,

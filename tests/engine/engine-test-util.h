@@ -116,4 +116,13 @@ test_dispatch (SfDevice *dev, SfKernelId k, SfBuffer *const *bufs, guint nb,
   g_assert_no_error (err);
 }
 
+/* GLSL's smoothstep (e0, e1, x), e0 < e1: the shaders' motion and
+ * coring weights */
+static inline double
+test_smoothstep (double e0, double e1, double x)
+{
+  double t = CLAMP ((x - e0) / (e1 - e0), 0.0, 1.0);
+  return t * t * (3.0 - 2.0 * t);
+}
+
 #endif

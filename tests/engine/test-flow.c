@@ -444,8 +444,7 @@ check_motion_weight (Run * r, SfBuffer * bm, const float *mask, int w, int h)
   float *wm = test_download (dev, bm, n);
   for (gsize k = 0; k < n; k++) {
     double b = hypot (r->bwd[k], r->bwd[n + k]);
-    double t = CLAMP ((b - mw.m0) / (mw.m1 - mw.m0), 0.0, 1.0);
-    double g = 1.0 + (mw.moving - 1.0) * t * t * (3.0 - 2.0 * t);
+    double g = 1.0 + (mw.moving - 1.0) * test_smoothstep (mw.m0, mw.m1, b);
     e = MAX (e, fabs (wm[k] - mask[k] * g));
     moving += mask[k] == 1.0f && b > 5.0 && fabs (wm[k] - 0.2) < 1e-6;
     still += mask[k] == 1.0f && b < 0.1 && wm[k] == 1.0f;

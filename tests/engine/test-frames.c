@@ -307,13 +307,6 @@ test_no_drift (void)
  * pixel a change below t0 is dropped, one above t1 kept whole, and the
  * result never further than t1 from the content; a moving pixel takes the
  * content whole. */
-static double
-ref_smoothstep (double e0, double e1, double x)
-{
-  double t = CLAMP ((x - e0) / (e1 - e0), 0.0, 1.0);
-  return t * t * (3.0 - 2.0 * t);
-}
-
 static void
 test_core (void)
 {
@@ -351,8 +344,8 @@ test_core (void)
   for (int i = 0; i < n; i++) {
     int k = i % np;
     double d = (double) c[i] - wv[i], m = hypot (fl[k], fl[np + k]);
-    double s = MAX (ref_smoothstep (co.t0, co.t1, fabs (d)),
-        ref_smoothstep (co.m0, co.m1, m));
+    double s = MAX (test_smoothstep (co.t0, co.t1, fabs (d)),
+        test_smoothstep (co.m0, co.m1, m));
     double ref = wv[i] + s * d;
     maxe = MAX (maxe, fabs (out[i] - ref));
     g_assert_cmpfloat (fabs (out[i] - c[i]), <=, co.t1 + 1e-6);
@@ -435,9 +428,8 @@ check_motion_weight (SfStylizer * st, int w, int h, int m, double sx,
 {
   GError *err = NULL;
   float *mask = g_new (float, w * h);
-  double sum = 0, b = hypot (sx, sy);
-  double t = CLAMP ((b - 0.3) / 0.3, 0.0, 1.0);
-  double want = 1.0 - 0.8 * t * t * (3.0 - 2.0 * t);
+  double sum = 0;
+  double want = 1.0 - 0.8 * test_smoothstep (0.3, 0.6, hypot (sx, sy));
   int cnt = 0;
 
   g_assert_true (sf_buffer_download (dev, st->mask, 0, mask,

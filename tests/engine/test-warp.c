@@ -271,27 +271,71 @@ check_integer_shift (SfFlow * f, SfBuffer * bs, const float *src, int c,
   g_free (flow);
 }
 
+/* One case of the filter tests: a random source (c planes of w x h), a
+ * random smooth flow reaching past the borders, uploaded both as f's
+ * backward flow and as a buffer of its own, and a destination. */
+typedef struct
+{
+  int w, h, c;
+  gsize n;
+  float *src, *flow;
+  double *ref;
+  SfFlow *f;
+  SfBuffer *bs, *bd, *bf;
+} WarpCase;
+
+static const int warp_cases[][3] = { {37, 29, 3}, {16, 16, 1}, {5, 9, 5},
+{1, 7, 2}, {2, 1, 1}
+};
+
+static void
+warp_case_init (WarpCase * t, const int size[3], guint32 src_seed,
+    guint32 flow_seed)
+{
+  GError *err = NULL;
+  t->w = size[0];
+  t->h = size[1];
+  t->c = size[2];
+  t->n = (gsize) t->w * t->h;
+  t->src = g_new (float, t->c * t->n);
+  t->flow = g_new (float, 2 * t->n);
+  t->ref = g_new (double, t->c * t->n);
+  test_fill (t->src, t->c * t->n, src_seed, 0, 1);
+  smooth_flow (t->flow, t->w, t->h, 4.0, flow_seed);
+  t->f = sf_flow_new (dev, t->w, t->h, &err);
+  g_assert_no_error (err);
+  g_assert_true (sf_buffer_upload (dev, sf_flow_get_backward (t->f), 0,
+          t->flow, 2 * t->n * sizeof (float), &err));
+  t->bs = test_upload (dev, t->src, t->c * t->n);
+  t->bd = test_upload (dev, NULL, t->c * t->n);
+  t->bf = test_upload (dev, t->flow, 2 * t->n);
+}
+
+static void
+warp_case_clear (WarpCase * t)
+{
+  sf_buffer_free (dev, t->bs);
+  sf_buffer_free (dev, t->bd);
+  sf_buffer_free (dev, t->bf);
+  sf_flow_free (t->f);
+  g_free (t->src);
+  g_free (t->flow);
+  g_free (t->ref);
+}
+
 static void
 test_warp_bicubic (void)
 {
-  const int cases[][3] = { {37, 29, 3}, {16, 16, 1}, {5, 9, 5}, {1, 7, 2},
-  {2, 1, 1}
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+  for (guint i = 0; i < G_N_ELEMENTS (warp_cases); i++) {
     GError *err = NULL;
-    int w = cases[i][0], h = cases[i][1], c = cases[i][2];
-    gsize n = (gsize) w * h;
-    float *src = g_new (float, c * n), *flow = g_new (float, 2 * n);
-    double *ref = g_new (double, c * n), lo = 1, hi = 0;
-    test_fill (src, c * n, 80 + i, 0, 1);
-    smooth_flow (flow, w, h, 4.0, 90 + i);
-    SfFlow *f = sf_flow_new (dev, w, h, &err);
-    g_assert_no_error (err);
-    g_assert_true (sf_buffer_upload (dev, sf_flow_get_backward (f), 0, flow,
-            2 * n * sizeof (float), &err));
-    SfBuffer *bs = test_upload (dev, src, c * n);
-    SfBuffer *bd = test_upload (dev, NULL, c * n);
-    SfBuffer *bf = test_upload (dev, flow, 2 * n);
+    WarpCase t;
+    warp_case_init (&t, warp_cases[i], 80 + i, 90 + i);
+    int w = t.w, h = t.h, c = t.c;
+    gsize n = t.n;
+    float *src = t.src, *flow = t.flow;
+    double *ref = t.ref, lo = 1, hi = 0;
+    SfFlow *f = t.f;
+    SfBuffer *bs = t.bs, *bd = t.bd, *bf = t.bf;
     float *out = gpu_warp (f, bs, c, NULL, SF_WARP_BICUBIC, bd, n);
     ref_warp_filtered (src, c, w, h, flow, SF_WARP_BICUBIC, ref);
     double e = test_max_abs (out, ref, c * n);
@@ -340,15 +384,9 @@ test_warp_bicubic (void)
     vkEndCommandBuffer (cb);
     sf_cmd_free (dev, cb);
 
-    sf_buffer_free (dev, bs);
-    sf_buffer_free (dev, bd);
-    sf_buffer_free (dev, bf);
-    sf_flow_free (f);
-    g_free (src);
-    g_free (flow);
+    warp_case_clear (&t);
     g_free (out);
     g_free (out2);
-    g_free (ref);
   }
 }
 
@@ -357,22 +395,16 @@ test_warp_bicubic (void)
 static void
 test_warp_lanczos (void)
 {
-  const int cases[][3] = { {37, 29, 3}, {16, 16, 1}, {5, 9, 5}, {1, 7, 2},
-  {2, 1, 1}
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+  for (guint i = 0; i < G_N_ELEMENTS (warp_cases); i++) {
     GError *err = NULL;
-    int w = cases[i][0], h = cases[i][1], c = cases[i][2];
-    gsize n = (gsize) w * h;
-    float *src = g_new (float, c * n), *flow = g_new (float, 2 * n);
-    double *ref = g_new (double, c * n);
-    test_fill (src, c * n, 180 + i, 0, 1);
-    smooth_flow (flow, w, h, 4.0, 190 + i);
-    SfFlow *f = sf_flow_new (dev, w, h, &err);
-    g_assert_no_error (err);
-    SfBuffer *bs = test_upload (dev, src, c * n);
-    SfBuffer *bd = test_upload (dev, NULL, c * n);
-    SfBuffer *bf = test_upload (dev, flow, 2 * n);
+    WarpCase t;
+    warp_case_init (&t, warp_cases[i], 180 + i, 190 + i);
+    int w = t.w, h = t.h, c = t.c;
+    gsize n = t.n;
+    float *src = t.src, *flow = t.flow;
+    double *ref = t.ref;
+    SfFlow *f = t.f;
+    SfBuffer *bs = t.bs, *bd = t.bd, *bf = t.bf;
     float *out = gpu_warp (f, bs, c, bf, SF_WARP_LANCZOS_MIRROR, bd, n);
     ref_warp_filtered (src, c, w, h, flow, SF_WARP_LANCZOS_MIRROR, ref);
     double e = test_max_abs (out, ref, c * n);
@@ -395,14 +427,8 @@ test_warp_lanczos (void)
     for (gsize k = 0; k < c * n; k++)
       g_assert_cmpfloat (fabs (out[k] - 0.625), <, 1e-6);
 
-    sf_buffer_free (dev, bs);
-    sf_buffer_free (dev, bd);
-    sf_buffer_free (dev, bf);
-    sf_flow_free (f);
-    g_free (src);
-    g_free (flow);
+    warp_case_clear (&t);
     g_free (out);
-    g_free (ref);
   }
 }
 
