@@ -41,7 +41,7 @@ ALL = [1, 6, 11, 20, 29]
 
 def convs(vgg): return [m for m in vgg if isinstance(m, nn.Conv2d)]
 
-def first_layer_structured(scale_dc=1.0, hf=True):
+def first_layer_structured():
     # colour basis in normalised-input space
     L = np.array([1, 1, 1]) / math.sqrt(3); RG = np.array([1, -1, 0]) / math.sqrt(2); BY = np.array([1, 1, -2]) / math.sqrt(6)
     g = np.array([1, 2, 1]) / 4.0; d = np.array([-1, 0, 1]) / 2.0; s2 = np.array([1, -2, 1]) / 4.0
@@ -70,24 +70,21 @@ def calib_images(size):
     return [tg.load_image(p, size, "cpu") for p in [H, S]]
 
 def normalise_channels(vgg, imgs, mode):
-    # each conv's output channels scaled to unit std (over pixels and images) of their pre-ReLU response
+    # One forward walk over the images, layer by layer: each conv's output
+    # channels (mode "chan") or the whole output (mode "layer") scaled to
+    # unit std of the pre-ReLU response, over pixels and images, with the
+    # convs before it already rescaled.
     mean = torch.tensor(tg.MEAN).view(1, 3, 1, 1); std = torch.tensor(tg.STD).view(1, 3, 1, 1)
     with torch.no_grad():
-        for ci, conv in enumerate(convs(vgg)):
-            outs = []
-            for im in imgs:
-                x = (im - mean) / std
-                for layer in vgg:
-                    if layer is conv:
-                        break
-                    x = layer(x)
-                outs.append(conv(x))
-            o = torch.cat([t.flatten(2) for t in outs], 2)[0]  # C x N
-            if mode == "chan":
-                s = o.std(1)
-                conv.weight /= s.view(-1, 1, 1, 1)
-            elif mode == "layer":
-                conv.weight /= o.std()
+        xs = [(im - mean) / std for im in imgs]
+        for layer in vgg:
+            xs = [layer(x) for x in xs]
+            if not isinstance(layer, nn.Conv2d):
+                continue
+            o = torch.cat([x.flatten(2) for x in xs], 2)[0]  # C x N
+            s = o.std(1).view(-1, 1, 1, 1) if mode == "chan" else o.std()
+            layer.weight /= s
+            xs = [x / s.view(1, -1, 1, 1) if mode == "chan" else x / s for x in xs]
 
 def make(a):
     model = a.model or os.path.join(OUT, "engine-seed0.safetensors")
@@ -101,19 +98,22 @@ def make(a):
 
 def stylize(vgg, a):
     c = tg.load_image(H, a.size, "cpu"); s = tg.load_image(S, a.size, "cpu")
-    tg.STYLE = [ALL[int(i)] for i in a.layers.split(",")]
-    loss = tg.Loss(vgg, c, s, 1.0, a.sw, a.tv)
-    x = c.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], max_iter=a.iters, history_size=100, line_search_fn="strong_wolfe")
-    def closure():
-        opt.zero_grad(); t, _ = loss(x); t.backward(); return t
-    opt.step(closure)
-    tg.STYLE = ALL
+    tg.STYLE = [ALL[int(i)] for i in a.layers.split(",")]  # the peer reads it per call
+    try:
+        loss = tg.Loss(vgg, c, s, 1.0, a.sw, a.tv)
+        x = c.clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([x], max_iter=a.iters, history_size=100, line_search_fn="strong_wolfe")
+        def closure():
+            opt.zero_grad(); t, _ = loss(x); t.backward(); return t
+        opt.step(closure)
+    finally:
+        tg.STYLE = ALL
     return x.detach().clamp(0, 1)
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--name", required=True); ap.add_argument("--pool", default="max")
-ap.add_argument("--first", default="random"); ap.add_argument("--norm", default="none")
+ap.add_argument("--name", required=True); ap.add_argument("--pool", choices=["max", "avg"], default="max")
+ap.add_argument("--first", choices=["random", "struct"], default="random")
+ap.add_argument("--norm", choices=["none", "chan", "layer"], default="none")
 ap.add_argument("--layers", default="0,1,2,3,4"); ap.add_argument("--sw", type=float, default=1e3)
 ap.add_argument("--tv", type=float, default=0.0); ap.add_argument("--size", type=int, default=128)
 ap.add_argument("--iters", type=int, default=80); ap.add_argument("--model")
