@@ -482,21 +482,25 @@ sf_ref_vgg_forward (const SfVggWeights *wts, SfPooling pool,
  * the two terms.  targets: A_l for each style layer, P for content. */
 static void
 loss_terms_at_features (const Activations *x, double *const *grams,
-    const double *p, double style_scale, double content_scale, double *gacts[],
-    gboolean want_grad, double *style, double *content)
+    const double *p, guint layers, double style_scale, double content_scale,
+    double *gacts[], gboolean want_grad, double *style, double *content)
 {
   double s = 0.0;
+  int nl = sf_style_layer_count (layers);
 
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
     int k = style_convs[l];
     int m = x->h[k] * x->w[k];
+    if (!(layers & (1u << l)))
+      continue;
     if (want_grad && !gacts[k])
       gacts[k] = tensor_new0 (x->c[k], x->h[k], x->w[k]);
-    /* style = mean of the layers, hence the 1/5 on each gradient */
-    s += style_layer (x->act[k], x->c[k], m, grams[l],
-        style_scale / SF_NUM_STYLE_LAYERS, want_grad ? gacts[k] : NULL);
+    /* style = mean of the layers in force, hence the 1/nl on each
+     * gradient */
+    s += style_layer (x->act[k], x->c[k], m, grams[l], style_scale / nl,
+        want_grad ? gacts[k] : NULL);
   }
-  *style = s / SF_NUM_STYLE_LAYERS;
+  *style = s / nl;
 
   {
     int k = SF_CONTENT_CONV;
@@ -594,7 +598,7 @@ sf_ref_loss (const SfVggWeights *wts, SfPooling pool,
   vgg_forward (wts, pool, x, w, h, &ax);
 
   loss_terms_at_features (&ax, grams, ac.act[SF_CONTENT_CONV],
-      weights->style, weights->content, gacts, grad != NULL, &style_v,
+      sf_style_layer_mask (weights), weights->style, weights->content, gacts, grad != NULL, &style_v,
       &content_v);
   if (grad) {
     memset (grad, 0, tensor_numel (3, h, w) * sizeof (double));

@@ -24,6 +24,9 @@ typedef struct
   double tv;
   double temporal;
   double range;                 /* pixels outside [0,1] (README) */
+  /* Which of relu1_1 .. relu5_1 carry the style: bit l for relu(l+1)_1;
+   * 0 (what zero-initialisation gives) means all five. */
+  guint style_layers;
 } SfLossWeights;
 
 /* Unweighted loss terms and the weighted total. */
@@ -50,6 +53,26 @@ typedef struct
  * relu5_1 = conv 12; content relu4_2 = conv 9. */
 #define SF_NUM_STYLE_LAYERS 5
 #define SF_CONTENT_CONV 9
+#define SF_STYLE_LAYERS_ALL 0x1fu
+
+/* The style layers in force: style_layers, or all five when it names none. */
+static inline guint
+sf_style_layer_mask (const SfLossWeights *w)
+{
+  guint m = w->style_layers & SF_STYLE_LAYERS_ALL;
+
+  return m != 0 ? m : SF_STYLE_LAYERS_ALL;
+}
+
+static inline int
+sf_style_layer_count (guint mask)
+{
+  int n = 0;
+
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++)
+    n += (mask >> l) & 1u;
+  return n;
+}
 
 G_END_DECLS
 #endif /* SF_TYPES_H */

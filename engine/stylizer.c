@@ -303,40 +303,52 @@ sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
   SfBuffer *gcur = st->ga, *gother = st->gb, *tmp;
   const SfLossWeights *w = &p->weights;
 
+  guint mask = sf_style_layer_mask (w);
+  int nl = sf_style_layer_count (mask), top = SF_CONTENT_CONV;
+  gboolean written = FALSE;     /* gcur holds a gradient at conv i */
+
   if (!check_cancel (st, error))
     return FALSE;
   st->evals++;
-  if (!sf_net_record_forward (net, cb, a, x, SF_VGG_NUM_CONVS - 1, error))
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++)
+    if (mask & (1u << l))
+      top = MAX (top, sf_style_convs[l]);
+  if (!sf_net_record_forward (net, cb, a, x, top, error))
     return FALSE;
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
     guint64 c = net->cout[sf_style_convs[l]];
+    if (!(mask & (1u << l)))
+      continue;
     if (!sf_net_record_gram (net, cb, a, sf_style_convs[l], st->gram[l],
             error)
         || !record_diff (st, cb, st->gram[l], st->style_gram[l], st->gdiff[l],
             NULL, 1, 0.0, SLOT_STYLE + l, c * c, 0, error))
       return FALSE;
   }
-  for (int i = SF_VGG_NUM_CONVS - 1; i >= 0; i--) {
+  for (int i = top; i >= 0; i--) {
     int M = a->cw[i] * a->ch[i], C = net->cout[i];
     for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
-      if (sf_style_convs[l] != i)
+      if (sf_style_convs[l] != i || !(mask & (1u << l)))
         continue;
       struct { int32_t C, M; float coef; int32_t acc; } pc = { C, M,
-        (float) (w->style * 4.0 / (SF_NUM_STYLE_LAYERS * (double) M)
-            * safe_inv (st->style_norm[l])), i != SF_VGG_NUM_CONVS - 1 };
+        (float) (w->style * 4.0 / (nl * (double) M)
+            * safe_inv (st->style_norm[l])), written };
       SfBuffer *b[3] = { st->gdiff[l], a->act[i], gcur };
       if (!sf_cmd_dispatch (st->dev, cb, sf_net_kernel (net,
                   SF_K_STYLE_GRAD), b, 3, &pc,
               sizeof (pc), sf_div_up ((guint64) sf_div_up (M, 4)
                   * sf_div_up (C, 4), 64), 1, 1, error))
         return FALSE;
+      written = TRUE;
     }
+    /* mode 2 adds the content gradient, mode 4 writes it */
     if (i == SF_CONTENT_CONV
         && !record_diff_full (st, cb, TRUE, a->act[i], st->target, gcur, NULL,
-            2,
+            written ? 2 : 4,
             2.0 * w->content * safe_inv (st->target_norm), SLOT_CONTENT,
             (guint64) C * M, 0, error))
       return FALSE;
+    written = TRUE;
     if (!sf_net_record_conv_backward (net, cb, a, i, gcur, gother, error))
       return FALSE;
     if (i > 0 && sf_net_pool_after (i - 1)) {
@@ -387,15 +399,18 @@ sf_stylizer_fold_terms (SfStylizer *st, const SfParams *p, SfLossTerms *t)
   guint64 nc = (guint64) net->cout[SF_CONTENT_CONV]
       * a->cw[SF_CONTENT_CONV] * a->ch[SF_CONTENT_CONV];
 
+  guint mask = sf_style_layer_mask (w);
+
   memset (t, 0, sizeof (*t));
   t->content = sf_partials_fold (st->partials, SLOT_CONTENT, nc, FALSE)
       * safe_inv (st->target_norm);
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
     guint64 c = net->cout[sf_style_convs[l]];
-    t->style += sf_partials_fold (st->partials, SLOT_STYLE + l, c * c, FALSE)
-        * safe_inv (st->style_norm[l]);
+    if (mask & (1u << l))
+      t->style += sf_partials_fold (st->partials, SLOT_STYLE + l, c * c,
+          FALSE) * safe_inv (st->style_norm[l]);
   }
-  t->style /= SF_NUM_STYLE_LAYERS;
+  t->style /= sf_style_layer_count (mask);
   t->tv = sf_partials_fold (st->partials, SLOT_TV, st->n, FALSE);
   t->range = sf_partials_fold (st->partials, SLOT_RANGE, st->n, FALSE);
   if (st->temporal_active)
@@ -573,6 +588,7 @@ same_params (const SfParams * a, const SfParams * b)
       && a->weights.tv == b->weights.tv
       && a->weights.temporal == b->weights.temporal
       && a->weights.range == b->weights.range
+      && sf_style_layer_mask (&a->weights) == sf_style_layer_mask (&b->weights)
       && a->optimizer == b->optimizer
       && a->learning_rate == b->learning_rate && a->history == b->history;
 }

@@ -10,15 +10,14 @@
  * peer), optimises the image with L-BFGS or Adam on the Vulkan device and
  * writes the result as PNG at the optimisation size.
  *
- * Defaults follow the peer's `loss` command (tests/peer/torch_gatys.py), so
- * figures can be compared directly: content weight 1, style weight 1e3,
- * tv weight 0, L-BFGS, the embedded default VGG-19 drawn under --seed.
- * --save-model writes the network actually used, for the peer's --model.
- *
- * On the embedded random network these defaults leave strong per-pixel
- * colour noise and wash the content out (horses.jpg + scream.jpg, 128 px,
- * 100 iterations); --style-weight 100 --tv-weight 100 gave the cleanest
- * picture of those tried (style 1e3/1e2/1e1, tv 0/10/100).
+ * The defaults are the best measured on the embedded network (README "The
+ * built-in network"): the structured network drawn under --seed, average
+ * pooling, style on relu1_1 .. relu4_1, content weight 1, style weight 1e3,
+ * tv weight 100, L-BFGS.  The peer's `loss` command
+ * (tests/peer/torch_gatys.py) takes the same options, and --save-model
+ * writes the network actually used, for the peer's --model.  --network
+ * random --pooling max --style-layers 1,2,3,4,5 --tv-weight 0 is the
+ * earlier default (the peer's own defaults).
  *
  * Exit status: 0 on success, 1 on any error (the message goes to stderr),
  * 2 on a bad command line.
@@ -52,6 +51,9 @@ typedef struct
   double learning_rate;
   char *optimizer;
   char *pooling;
+  char *style_layers;
+  guint style_layer_mask;
+  char *network;
   char *model;
   char *save_model;
   char *device;
@@ -88,7 +90,7 @@ options_init (Options *o)
   o->progress_every = 10;
   o->content_weight = 1.0;
   o->style_weight = 1e3;
-  o->tv_weight = 0.0;
+  o->tv_weight = 100.0;
   o->range_weight = 0.0;
   o->learning_rate = 0.0;       /* 0: the optimiser's default */
 }
@@ -101,6 +103,8 @@ options_clear (Options *o)
   g_free (o->output);
   g_free (o->optimizer);
   g_free (o->pooling);
+  g_free (o->style_layers);
+  g_free (o->network);
   g_free (o->model);
   g_free (o->save_model);
   g_free (o->device);
@@ -132,7 +136,7 @@ options_context (Options *o)
     {"style-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->style_weight,
         "Weight of the style loss (default 1e3)", "W"},
     {"tv-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->tv_weight,
-        "Weight of the total-variation loss (default 0, as the peer)", "W"},
+        "Weight of the total-variation loss (default 100)", "W"},
     {"range-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->range_weight,
           "Weight of the range loss, pixels outside [0,1] (default 0, as the "
           "peer; the element's default is 1e4)", "W"},
@@ -142,7 +146,15 @@ options_context (Options *o)
         "Adam's step (default 0.01); L-BFGS's first-step scale (default 1)",
         "LR"},
     {"pooling", 0, 0, G_OPTION_ARG_STRING, &o->pooling,
-        "max or avg (default max)", "POOL"},
+        "avg or max (default avg)", "POOL"},
+    {"network", 0, 0, G_OPTION_ARG_STRING, &o->network,
+        "Embedded network without --model: structured (a fixed first layer "
+          "of edge and colour-opponent filters under random deeper layers) "
+          "or random (every layer random, the earlier default) (default "
+          "structured)", "NET"},
+    {"style-layers", 0, 0, G_OPTION_ARG_STRING, &o->style_layers,
+        "Layers that carry the style, comma-separated: relu1_1 .. relu5_1 "
+          "or 1 .. 5 (default relu1_1,relu2_1,relu3_1,relu4_1)", "LIST"},
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &o->model,
         "VGG-19 weights, safetensors with torchvision names (default: the "
           "embedded network drawn under --seed)", "FILE"},
@@ -173,9 +185,10 @@ options_context (Options *o)
       "of a still image on a Vulkan device.");
   g_option_context_set_description (ctx, "Example:\n  stylize "
       "examples/horses.jpg examples/scream.jpg --size 128 -o out/h.png\n\n"
-      "The default weights are the PyTorch peer's.  On the embedded random "
-      "network,\n--style-weight 100 --tv-weight 100 gives a cleaner "
-      "picture.\n");
+      "The defaults are the best measured on the embedded network (README "
+      "\"The built-in\nnetwork\"); --network random --pooling max "
+      "--style-layers 1,2,3,4,5 --tv-weight 0\nis the earlier default, the "
+      "PyTorch peer's.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
   return ctx;
 }
@@ -228,13 +241,49 @@ check_choice (const char *name, char **value, const char *first,
   return TRUE;
 }
 
+/* "relu1_1,relu3_1" or "1,3" -> bits 0 and 2; NULL: the default,
+ * relu1_1 .. relu4_1. */
+static gboolean
+parse_style_layers (const char *list, guint *mask, GError **error)
+{
+  char **names;
+  gboolean ok = TRUE;
+
+  *mask = 0;
+  if (!list) {
+    *mask = 0xf;                /* relu1_1 .. relu4_1 */
+    return TRUE;
+  }
+  names = g_strsplit (list, ",", -1);
+  for (guint i = 0; ok && names[i]; i++) {
+    const char *n = g_strstrip (names[i]);
+    int l = -1;
+    if (strlen (n) == 1 && n[0] >= '1' && n[0] <= '5')
+      l = n[0] - '1';
+    else if (strlen (n) == 7 && g_str_has_prefix (n, "relu")
+        && n[4] >= '1' && n[4] <= '5' && strcmp (n + 5, "_1") == 0)
+      l = n[4] - '1';
+    if (l < 0)
+      ok = bad_option (error, "--style-layers: '%s' is not a style layer "
+          "(relu1_1 .. relu5_1, or 1 .. 5)", n);
+    else
+      *mask |= 1u << l;
+  }
+  g_strfreev (names);
+  if (ok && *mask == 0)
+    ok = bad_option (error, "--style-layers names no layer");
+  return ok;
+}
+
 static gboolean
 check_options (Options *o, GError **error)
 {
   if (!take_positional (o, error)
       || !check_choice ("optimizer", &o->optimizer, "lbfgs", "adam", error)
-      || !check_choice ("pooling", &o->pooling, "max", "avg", error)
-      || !check_choice ("init", &o->init, "content", "noise", error))
+      || !check_choice ("pooling", &o->pooling, "avg", "max", error)
+      || !check_choice ("init", &o->init, "content", "noise", error)
+      || !check_choice ("network", &o->network, "structured", "random", error)
+      || !parse_style_layers (o->style_layers, &o->style_layer_mask, error))
     return FALSE;
   if (o->style_size == 0)
     o->style_size = o->size;
@@ -452,7 +501,9 @@ get_weights (const Options *o, GError **error)
   if (o->model && *o->model) {
     w = sf_vgg_weights_load (o->model, error);  /* its errors name the file */
   } else {
-    w = sf_vgg_weights_new_default ((guint64) o->seed);
+    w = sf_vgg_weights_new_embedded ((guint64) o->seed,
+        strcmp (o->network, "random") == 0 ? SF_VGG_INIT_RANDOM :
+        SF_VGG_INIT_STRUCTURED);
   }
   if (w && o->save_model && (!make_parent_dir (o->save_model, error)
           || !sf_vgg_weights_save (w, o->save_model, error))) {
@@ -472,6 +523,7 @@ params_from_options (const Options *o, SfParams *p)
   p->weights.style = o->style_weight;
   p->weights.tv = o->tv_weight;
   p->weights.range = o->range_weight;
+  p->weights.style_layers = o->style_layer_mask;
   if (strcmp (o->optimizer, "adam") == 0) {
     p->optimizer = SF_OPTIMIZER_ADAM;
     p->learning_rate = 0.01;

@@ -117,6 +117,8 @@ enum
   PROP_LEARNING_RATE,
   PROP_PROCESSING_SIZE,
   PROP_POOLING,
+  PROP_STYLE_LAYERS,
+  PROP_NETWORK,
   PROP_PRESERVE_COLORS,
   PROP_STYLE_SCALE,
   PROP_DEVICE,
@@ -136,7 +138,7 @@ enum
 #define DEFAULT_PROP_FIRST_ITERATIONS 50
 #define DEFAULT_PROP_CONTENT_WEIGHT 1.0
 #define DEFAULT_PROP_STYLE_WEIGHT 1e3
-#define DEFAULT_PROP_TV_WEIGHT 0.0
+#define DEFAULT_PROP_TV_WEIGHT 100.0
 #define DEFAULT_PROP_RANGE_WEIGHT 1e4
 #define DEFAULT_PROP_TEMPORAL_WEIGHT 1e6
 #define DEFAULT_PROP_WARM_START GST_STYLE_FILTER_WARM_START_FLOW
@@ -144,6 +146,11 @@ enum
 #define DEFAULT_PROP_LEARNING_RATE 0.0
 #define DEFAULT_PROP_PROCESSING_SIZE 512
 #define DEFAULT_PROP_POOLING GST_STYLE_FILTER_POOLING_AVG
+#define DEFAULT_PROP_STYLE_LAYERS (GST_STYLE_FILTER_STYLE_LAYER_RELU1_1 \
+    | GST_STYLE_FILTER_STYLE_LAYER_RELU2_1 \
+    | GST_STYLE_FILTER_STYLE_LAYER_RELU3_1 \
+    | GST_STYLE_FILTER_STYLE_LAYER_RELU4_1)
+#define DEFAULT_PROP_NETWORK GST_STYLE_FILTER_NETWORK_STRUCTURED
 #define DEFAULT_PROP_PRESERVE_COLORS FALSE
 #define DEFAULT_PROP_STYLE_SCALE 1.0
 #define DEFAULT_PROP_DEVICE NULL
@@ -261,6 +268,49 @@ gst_style_filter_pooling_get_type (void)
 }
 
 GType
+gst_style_filter_network_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_STYLE_FILTER_NETWORK_STRUCTURED,
+          "Fixed edge and colour-opponent filters in the first layer, seeded "
+          "random deeper layers (default)", "structured"},
+    {GST_STYLE_FILTER_NETWORK_RANDOM,
+        "Every layer seeded random (the earlier default)", "random"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstStyleFilterNetwork", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_style_filter_style_layers_get_type (void)
+{
+  static GType type = 0;
+  static const GFlagsValue values[] = {
+    {GST_STYLE_FILTER_STYLE_LAYER_RELU1_1, "relu1_1 (full size)", "relu1_1"},
+    {GST_STYLE_FILTER_STYLE_LAYER_RELU2_1, "relu2_1 (half size)", "relu2_1"},
+    {GST_STYLE_FILTER_STYLE_LAYER_RELU3_1, "relu3_1 (quarter size)",
+        "relu3_1"},
+    {GST_STYLE_FILTER_STYLE_LAYER_RELU4_1, "relu4_1 (eighth size)",
+        "relu4_1"},
+    {GST_STYLE_FILTER_STYLE_LAYER_RELU5_1, "relu5_1 (sixteenth size)",
+        "relu5_1"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_flags_register_static ("GstStyleFilterStyleLayers", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
 gst_style_filter_flow_warp_get_type (void)
 {
   static GType type = 0;
@@ -371,6 +421,19 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_POOLING,
       g_param_spec_enum ("pooling", "Pooling", "Pooling layers of the network",
           GST_TYPE_STYLE_FILTER_POOLING, DEFAULT_PROP_POOLING, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_NETWORK,
+      g_param_spec_enum ("network", "Network",
+          "The embedded VGG-19 used when model-location is empty (drawn "
+          "under seed)", GST_TYPE_STYLE_FILTER_NETWORK, DEFAULT_PROP_NETWORK,
+          mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_STYLE_LAYERS,
+      g_param_spec_flags ("style-layers", "Style layers",
+          "The VGG-19 layers whose Gram matrices carry the style, joined "
+          "by '+' (e.g. \"relu1_1+relu2_1+relu3_1+relu4_1\"); the style loss "
+          "is their mean.  A value that names none is refused with a "
+          "warning",
+          GST_TYPE_STYLE_FILTER_STYLE_LAYERS, DEFAULT_PROP_STYLE_LAYERS,
+          mutable_flags));
   g_object_class_install_property (gobject_class, PROP_PRESERVE_COLORS,
       g_param_spec_boolean ("preserve-colors", "Preserve colors",
           "Keep the colours of the video and take only the luminance from "
@@ -450,6 +513,8 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_WARM_START, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_OPTIMIZER, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_POOLING, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_STYLE_LAYERS, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_NETWORK, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_FLOW_WARP, 0);
 }
 
@@ -472,6 +537,8 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->learning_rate = DEFAULT_PROP_LEARNING_RATE;
   s->processing_size = DEFAULT_PROP_PROCESSING_SIZE;
   s->pooling = DEFAULT_PROP_POOLING;
+  s->style_layers = DEFAULT_PROP_STYLE_LAYERS;
+  s->network = DEFAULT_PROP_NETWORK;
   s->preserve_colors = DEFAULT_PROP_PRESERVE_COLORS;
   s->style_scale = DEFAULT_PROP_STYLE_SCALE;
   s->device = g_strdup (DEFAULT_PROP_DEVICE);
@@ -512,6 +579,7 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
 {
   GstStyleFilter *filter = GST_STYLE_FILTER (object);
   GstStyleFilterSettings *s = &filter->settings;
+  const gchar *refused = NULL;
 
   GST_OBJECT_LOCK (filter);
   switch (prop_id) {
@@ -567,6 +635,18 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
         s->net_serial++;
       }
       break;
+    case PROP_NETWORK:
+      if (s->network != (GstStyleFilterNetwork) g_value_get_enum (value)) {
+        s->network = g_value_get_enum (value);
+        s->net_serial++;
+      }
+      break;
+    case PROP_STYLE_LAYERS:
+      if (g_value_get_flags (value) != 0)
+        s->style_layers = g_value_get_flags (value);
+      else
+        refused = "style-layers names no layer";
+      break;
     case PROP_PRESERVE_COLORS:
       s->preserve_colors = g_value_get_boolean (value);
       break;
@@ -613,6 +693,11 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
       break;
   }
   GST_OBJECT_UNLOCK (filter);
+  /* posted without the lock: posting takes it */
+  if (refused)
+    GST_ELEMENT_WARNING (filter, RESOURCE, SETTINGS,
+        ("Property %s: %s; the previous value stays", pspec->name, refused),
+        ("refused value of %s", pspec->name));
 }
 
 static void
@@ -665,6 +750,12 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
       break;
     case PROP_POOLING:
       g_value_set_enum (value, s->pooling);
+      break;
+    case PROP_NETWORK:
+      g_value_set_enum (value, s->network);
+      break;
+    case PROP_STYLE_LAYERS:
+      g_value_set_flags (value, s->style_layers);
       break;
     case PROP_PRESERVE_COLORS:
       g_value_set_boolean (value, s->preserve_colors);

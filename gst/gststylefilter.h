@@ -62,6 +62,42 @@ typedef enum
 } GstStyleFilterPooling;
 
 /**
+ * GstStyleFilterNetwork:
+ * @GST_STYLE_FILTER_NETWORK_STRUCTURED: a fixed first layer of edge and
+ *   colour-opponent filters under seeded random deeper layers (default)
+ * @GST_STYLE_FILTER_NETWORK_RANDOM: every layer seeded random, the
+ *   earlier default (kept for reproducing earlier results)
+ *
+ * The embedded VGG-19 used when model-location is empty.
+ */
+typedef enum
+{
+  GST_STYLE_FILTER_NETWORK_STRUCTURED = 0,
+  GST_STYLE_FILTER_NETWORK_RANDOM = 1,
+} GstStyleFilterNetwork;
+
+/**
+ * GstStyleFilterStyleLayers:
+ * @GST_STYLE_FILTER_STYLE_LAYER_RELU1_1: relu1_1 (full size: colour, grain)
+ * @GST_STYLE_FILTER_STYLE_LAYER_RELU2_1: relu2_1 (half size)
+ * @GST_STYLE_FILTER_STYLE_LAYER_RELU3_1: relu3_1 (quarter size)
+ * @GST_STYLE_FILTER_STYLE_LAYER_RELU4_1: relu4_1 (eighth size)
+ * @GST_STYLE_FILTER_STYLE_LAYER_RELU5_1: relu5_1 (sixteenth size: a few
+ *   pixels across at small processing sizes)
+ *
+ * The VGG-19 layers whose Gram matrices carry the style; the style loss is
+ * their mean.
+ */
+typedef enum
+{
+  GST_STYLE_FILTER_STYLE_LAYER_RELU1_1 = 1 << 0,
+  GST_STYLE_FILTER_STYLE_LAYER_RELU2_1 = 1 << 1,
+  GST_STYLE_FILTER_STYLE_LAYER_RELU3_1 = 1 << 2,
+  GST_STYLE_FILTER_STYLE_LAYER_RELU4_1 = 1 << 3,
+  GST_STYLE_FILTER_STYLE_LAYER_RELU5_1 = 1 << 4,
+} GstStyleFilterStyleLayers;
+
+/**
  * GstStyleFilterFlowWarp:
  * @GST_STYLE_FILTER_FLOW_WARP_BILINEAR: bilinear resampling of the previous
  *   result (a low-pass filter at every frame: the video blurs over time)
@@ -90,6 +126,10 @@ GType gst_style_filter_warm_start_get_type (void);
 GType gst_style_filter_optimizer_get_type (void);
 #define GST_TYPE_STYLE_FILTER_POOLING (gst_style_filter_pooling_get_type ())
 GType gst_style_filter_pooling_get_type (void);
+#define GST_TYPE_STYLE_FILTER_NETWORK (gst_style_filter_network_get_type ())
+GType gst_style_filter_network_get_type (void);
+#define GST_TYPE_STYLE_FILTER_STYLE_LAYERS (gst_style_filter_style_layers_get_type ())
+GType gst_style_filter_style_layers_get_type (void);
 
 /* The property values, copied as a whole under the object lock.  The
  * serials count changes of the settings that need more than a new
@@ -110,6 +150,8 @@ typedef struct
   gdouble learning_rate;
   gint processing_size;
   GstStyleFilterPooling pooling;
+  GstStyleFilterStyleLayers style_layers;
+  GstStyleFilterNetwork network;
   gboolean preserve_colors;
   gdouble style_scale;
   gchar *device;
@@ -121,7 +163,7 @@ typedef struct
   gboolean upscale;             /* processing-size may exceed the frame */
 
   guint style_serial;           /* style-location */
-  guint net_serial;             /* model-location, pooling, seed */
+  guint net_serial;             /* model-location, pooling, seed, network */
   guint device_serial;          /* device */
 } GstStyleFilterSettings;
 

@@ -239,7 +239,9 @@ gst_style_filter_load_weights (const GstStyleFilterSettings * s,
   SfVggWeights *w;
 
   if (loc == NULL || loc[0] == '\0')
-    return sf_vgg_weights_new_default (s->seed);
+    return sf_vgg_weights_new_embedded (s->seed,
+        s->network == GST_STYLE_FILTER_NETWORK_RANDOM ? SF_VGG_INIT_RANDOM :
+        SF_VGG_INIT_STRUCTURED);
   if (g_file_test (loc, G_FILE_TEST_IS_DIR)) {
     g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
         "Model file \"%s\" is a directory, not a safetensors file; %s.", loc,

@@ -174,6 +174,8 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   params.weights.content = s.content_weight;
   params.weights.style = s.style_weight;
   params.weights.tv = s.tv_weight;
+  /* the flags' bits are the engine's: bit l for relu(l+1)_1 */
+  params.weights.style_layers = s.style_layers;
   params.weights.range = s.range_weight;
   params.weights.temporal =
       s.warm_start != GST_STYLE_FILTER_WARM_START_NONE ?

@@ -16,6 +16,10 @@
  * below, since a compiler may otherwise contract a * b + c on machines that
  * have FMA (aarch64, x86-64 with -march=native) and change the bits.
  *
+ * The structured network keeps those draws and replaces conv1_1 by fixed
+ * filters, computed here with +, -, *, / and sqrt () only, for the same
+ * reason.
+ *
  * The safetensors reader is in safetensors.c, the writer in
  * safetensors-write.c.
  */
@@ -246,5 +250,108 @@ sf_vgg_weights_new_default (uint64_t seed)
 
     sf_fill_normal (&rng, c->weight, (gsize) c->cout * c->cin * 9, std);
   }
+  return w;
+}
+
+/* --- the structured first layer ------------------------------------------ */
+
+/* out = a (x) b, a 3x3 kernel [y][x] from a vertical and a horizontal 3-tap */
+SF_NO_FP_CONTRACT static void
+outer3 (const double *a, const double *b, double *out)
+{
+  for (int y = 0; y < 3; y++)
+    for (int x = 0; x < 3; x++)
+      out[3 * y + x] = a[y] * b[x];
+}
+
+/* Appends the filter colour (x) kernel, scaled to unit L2 norm, and its
+ * negative: two filters at weight[*n], weight[*n + 1]. */
+SF_NO_FP_CONTRACT static void
+add_pair (float *weight, int *n, const double *colour, const double *k)
+{
+  double f[27], ss = 0.0;
+
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 9; i++) {
+      f[9 * c + i] = colour[c] * k[i];
+      ss += f[9 * c + i] * f[9 * c + i];
+    }
+  ss = sqrt (ss);
+  for (int i = 0; i < 27; i++) {
+    weight[27 * *n + i] = (float) (f[i] / ss);
+    weight[27 * (*n + 1) + i] = (float) (-f[i] / ss);
+  }
+  *n += 2;
+}
+
+/* a * p + b * q, elementwise over n */
+SF_NO_FP_CONTRACT static void
+mix (double a, const double *p, double b, const double *q, double *out, int n)
+{
+  for (int i = 0; i < n; i++)
+    out[i] = a * p[i] + b * q[i];
+}
+
+SF_NO_FP_CONTRACT void
+sf_vgg_structured_conv1_1 (float *weight)
+{
+  /* cos and sin of 22.5 and 45 degrees */
+  static const double c22 = 0.923879532511286756128183189396788933;
+  static const double s22 = 0.382683432365089771728459984030398866;
+  static const double r2 = 0.707106781186547524400844362104849039;
+  const double g[3] = { 0.25, 0.5, 0.25 }, d[3] = { -0.5, 0.0, 0.5 };
+  const double s2[3] = { 0.25, -0.5, 0.25 };
+  const double ang[4][2] = { {c22, s22}, {s22, c22}, {-s22, c22},
+    {-c22, s22}
+  };
+  const double hue[4][2] = { {r2, r2}, {-r2, r2}, {-r2, -r2}, {r2, -r2} };
+  double lum[3], rg[3], by[3], k[8][9], t[9], hc[3];
+  const double *colours[3] = { lum, rg, by };
+  int n = 0;
+
+  /* the colour axes in normalised-input space: luminance, red-green,
+   * blue-yellow, each of unit length */
+  for (int c = 0; c < 3; c++)
+    lum[c] = 1.0 / sqrt (3.0);
+  rg[0] = 1.0 / sqrt (2.0);
+  rg[1] = -rg[0];
+  rg[2] = 0.0;
+  by[0] = by[1] = 1.0 / sqrt (6.0);
+  by[2] = -2.0 / sqrt (6.0);
+  /* blur, d/dx, d/dy, the two diagonals, d2/dx2, d2/dy2, d2/dxdy */
+  outer3 (g, g, k[0]);
+  outer3 (g, d, k[1]);
+  outer3 (d, g, k[2]);
+  mix (r2, k[1], r2, k[2], k[3], 9);
+  mix (r2, k[1], -r2, k[2], k[4], 9);
+  outer3 (g, s2, k[5]);
+  outer3 (s2, g, k[6]);
+  outer3 (d, d, k[7]);
+  for (int i = 0; i < 8; i++)
+    for (int c = 0; c < 3; c++)
+      add_pair (weight, &n, colours[c], k[i]);
+  /* luminance first derivatives between those orientations */
+  for (int i = 0; i < 4; i++) {
+    mix (ang[i][0], k[1], ang[i][1], k[2], t, 9);
+    add_pair (weight, &n, lum, t);
+  }
+  /* blurred hues between the opponent axes */
+  for (int i = 0; i < 4; i++) {
+    mix (hue[i][0], rg, hue[i][1], by, hc, 3);
+    add_pair (weight, &n, hc, k[0]);
+  }
+  g_assert (n == 64);
+}
+
+SfVggWeights *
+sf_vgg_weights_new_embedded (uint64_t seed, SfVggInit init)
+{
+  SfVggWeights *w;
+
+  if (init != SF_VGG_INIT_RANDOM && init != SF_VGG_INIT_STRUCTURED)
+    return NULL;
+  w = sf_vgg_weights_new_default (seed);
+  if (init == SF_VGG_INIT_STRUCTURED)
+    sf_vgg_structured_conv1_1 (w->conv[0].weight);
   return w;
 }

@@ -65,6 +65,27 @@ SfVggWeights *sf_vgg_weights_new (void);
  * always gives the same bits on every machine. */
 SfVggWeights *sf_vgg_weights_new_default (uint64_t seed);
 
+/* The embedded networks (README "The built-in network"). */
+typedef enum
+{
+  /* sf_vgg_weights_new_default: every conv drawn at random */
+  SF_VGG_INIT_RANDOM = 0,
+  /* conv1_1 replaced by 64 fixed filters, a model of early vision: a
+   * binomial blur and oriented first and second derivatives, each on
+   * luminance and on the two colour-opponent axes (red-green, blue-yellow)
+   * with both polarities, more luminance orientations and blurred hues;
+   * conv2_1 .. conv5_1 exactly as SF_VGG_INIT_RANDOM draws them */
+  SF_VGG_INIT_STRUCTURED = 1,
+} SfVggInit;
+
+/* The embedded network of a kind for a seed, the same bits on every
+ * machine; NULL for an unknown kind. */
+SfVggWeights *sf_vgg_weights_new_embedded (uint64_t seed, SfVggInit init);
+
+/* Writes the structured conv1_1 (64 x 3 x 3 x 3 floats, [out][in][y][x],
+ * input channels in ImageNet-normalised RGB). */
+void sf_vgg_structured_conv1_1 (float *weight);
+
 /* Pretrained or any VGG-19 from a safetensors file (F32, F16, BF16). */
 SfVggWeights *sf_vgg_weights_load (const char *path, GError **error);
 

@@ -5,6 +5,8 @@
 //   mode 2: out += coef * m * d           (content / temporal gradients)
 //   mode 3: d = a (b unused), out = d     (the content target: a copy of
 //                                          the features, and its norm)
+//   mode 4: out = coef * m * d            (content gradient where no
+//                                          style layer lies above it)
 // With -DACT16 (diff16) a is fp16 storage: the content layer's features.
 // The mask, when mask_plane > 0, has one value per pixel shared by all
 // channels: m = mask[i % mask_plane].
@@ -45,6 +47,8 @@ main ()
       outp[i] = d;
     else if (p.mode == 2)
       outp[i] += p.coef * m * d;
+    else if (p.mode == 4)
+      outp[i] = p.coef * m * d;
   }
   float t = wg_reduce (s, false);
   if (gl_LocalInvocationID.x == 0u)

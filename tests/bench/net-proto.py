@@ -22,6 +22,12 @@ colour distance, noise over the painting's, and the seconds taken.
                    this leaves the scale-free losses unchanged, so its row
                    shows the run-to-run spread of L-BFGS alone
   --layers 0,1,2,3 style layers (indices into relu1_1..relu5_1)
+  --alpha A        with --norm chan: divide by std^A instead (0.5: half way)
+  --pool avg       average pooling; --sw, --tv: the style and TV weights
+
+The engine now builds the structured network (stylize --network
+structured, the default); this tool starts from the random one and keeps
+its variants for comparison.
 
 Needs the build (build/examples/stylize) and python3 with torch and
 torchvision.  About two minutes a row at 128 px on 2 cores.
@@ -69,7 +75,7 @@ def first_layer_structured():
 def calib_images(size):
     return [tg.load_image(p, size, "cpu") for p in [H, S]]
 
-def normalise_channels(vgg, imgs, mode):
+def normalise_channels(vgg, imgs, mode, alpha=1.0):
     # One forward walk over the images, layer by layer: each conv's output
     # channels (mode "chan") or the whole output (mode "layer") scaled to
     # unit std of the pre-ReLU response, over pixels and images, with the
@@ -83,31 +89,28 @@ def normalise_channels(vgg, imgs, mode):
                 continue
             o = torch.cat([x.flatten(2) for x in xs], 2)[0]  # C x N
             s = o.std(1).view(-1, 1, 1, 1) if mode == "chan" else o.std()
+            s = s ** alpha
             layer.weight /= s
             xs = [x / s.view(1, -1, 1, 1) if mode == "chan" else x / s for x in xs]
 
 def make(a):
-    model = a.model or os.path.join(OUT, "engine-seed0.safetensors")
+    model = a.model or os.path.join(OUT, "random-seed0.safetensors")
     se.save_model(EXE, 0, model)
     vgg = tg.build(model, 0, "cpu", a.pool)
     if a.first == "struct":
         convs(vgg)[0].weight.data.copy_(first_layer_structured())
     if a.norm != "none":
-        normalise_channels(vgg, calib_images(a.size), a.norm)
+        normalise_channels(vgg, calib_images(a.size), a.norm, a.alpha)
     return vgg
 
 def stylize(vgg, a):
     c = tg.load_image(H, a.size, "cpu"); s = tg.load_image(S, a.size, "cpu")
-    tg.STYLE = [ALL[int(i)] for i in a.layers.split(",")]  # the peer reads it per call
-    try:
-        loss = tg.Loss(vgg, c, s, 1.0, a.sw, a.tv)
-        x = c.clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([x], max_iter=a.iters, history_size=100, line_search_fn="strong_wolfe")
-        def closure():
-            opt.zero_grad(); t, _ = loss(x); t.backward(); return t
-        opt.step(closure)
-    finally:
-        tg.STYLE = ALL
+    loss = tg.Loss(vgg, c, s, 1.0, a.sw, a.tv, layers=[ALL[int(i)] for i in a.layers.split(",")])
+    x = c.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], max_iter=a.iters, history_size=100, line_search_fn="strong_wolfe")
+    def closure():
+        opt.zero_grad(); t, _ = loss(x); t.backward(); return t
+    opt.step(closure)
     return x.detach().clamp(0, 1)
 
 ap = argparse.ArgumentParser()
@@ -116,7 +119,8 @@ ap.add_argument("--first", choices=["random", "struct"], default="random")
 ap.add_argument("--norm", choices=["none", "chan", "layer"], default="none")
 ap.add_argument("--layers", default="0,1,2,3,4"); ap.add_argument("--sw", type=float, default=1e3)
 ap.add_argument("--tv", type=float, default=0.0); ap.add_argument("--size", type=int, default=128)
-ap.add_argument("--iters", type=int, default=80); ap.add_argument("--model")
+ap.add_argument("--iters", type=int, default=80)
+ap.add_argument("--alpha", type=float, default=1.0); ap.add_argument("--model")
 a = ap.parse_args()
 os.makedirs(OUT, exist_ok=True)
 t0 = time.time()

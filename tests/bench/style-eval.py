@@ -49,9 +49,12 @@ def run_stylize(exe, content, style, size, iters, setting, out):
 
 
 def save_model(exe, seed, path):
+    """The engine's random network (--network random) under a seed: the
+    held-out evaluators must not share the structured network's fixed
+    first layer."""
     if not os.path.exists(path):
-        subprocess.run([exe, "--seed", str(seed), "--save-model", path],
-                       check=True)
+        subprocess.run([exe, "--seed", str(seed), "--network", "random",
+                        "--save-model", path], check=True)
 
 
 def ycbcr(img):
@@ -105,7 +108,7 @@ class Evaluators:
         self.tg, self.torch, self.nets = tg, torch, []
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         for s in engine_seeds:
-            path = os.path.join(workdir, f"engine-seed{s}.safetensors")
+            path = os.path.join(workdir, f"random-seed{s}.safetensors")
             save_model(exe, s, path)
             self.nets.append(("engine", s, tg.build(path, 0, "cpu", pooling)))
         for s in torch_seeds:
@@ -169,7 +172,8 @@ def main():
     ap.add_argument("--pair", action="append", default=None,
                     metavar="CONTENT:STYLE",
                     help="content and style images (repeatable; default "
-                    "examples/horses.jpg:examples/scream.jpg)")
+                    "examples/horses.jpg:examples/scream.jpg and "
+                    "examples/dog.jpg:examples/scream.jpg)")
     ap.add_argument("--set", action="append", default=None, dest="sets",
                     metavar="ARGS", help="stylize options of one setting "
                     "(repeatable; default: \"\", the CLI's defaults)")
@@ -180,20 +184,25 @@ def main():
                     help="held-out seeds of the engine's own network")
     ap.add_argument("--torch-seeds", default="1,2",
                     help="held-out seeds of torchvision's initialisation")
-    ap.add_argument("--eval-pooling", choices=["max", "avg"], default="avg")
+    ap.add_argument("--eval-pooling", choices=["max", "avg", "both"],
+                    default="both", help="pooling of the evaluators; both: "
+                    "the avg columns, then style and content under max")
     ap.add_argument("--stylize", default=os.path.join(SRC, "build",
                                                       "examples", "stylize"))
     ap.add_argument("--out", default=os.path.join("out", "style-eval"))
     a = ap.parse_args()
+    ex = lambda n: os.path.join(SRC, "examples", n)
     pairs = [p.split(":") for p in (a.pair or [
-        os.path.join(SRC, "examples", "horses.jpg") + ":"
-        + os.path.join(SRC, "examples", "scream.jpg")])]
+        ex("horses.jpg") + ":" + ex("scream.jpg"),
+        ex("dog.jpg") + ":" + ex("scream.jpg")])]
     sets = a.sets if a.sets is not None else [""]
     sizes = a.size or [128]
     seeds = lambda s: [int(v) for v in s.split(",") if v.strip()]
     os.makedirs(a.out, exist_ok=True)
     ev = Evaluators(a.stylize, seeds(a.engine_seeds), seeds(a.torch_seeds),
-                    a.eval_pooling, a.out)
+                    "max" if a.eval_pooling == "max" else "avg", a.out)
+    evm = (Evaluators(a.stylize, seeds(a.engine_seeds), seeds(a.torch_seeds),
+                      "max", a.out) if a.eval_pooling == "both" else None)
     schemes = sorted({n[0] for n in ev.nets})
     for size in sizes:
         print(f"\n## {size} px, {a.iterations} iterations; held out: engine "
@@ -201,6 +210,8 @@ def main():
               f"{a.eval_pooling} pooling\n")
         head = ["pair", "setting", "style (all)", "content (all)"]
         head += [f"style ({s})" for s in schemes]
+        if evm:
+            head += ["style (all, max eval)", "content (all, max eval)"]
         head += ["colour distance", "noise / style's"]
         print("| " + " | ".join(head) + " |")
         print("| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2))
@@ -220,6 +231,9 @@ def main():
                          + os.path.basename(style), setting or "(defaults)",
                          f"{L['all'][0]:.4f}", f"{L['all'][1]:.4f}"]
                 cells += [f"{L[s][0]:.4f}" for s in schemes]
+                if evm:
+                    M = evm.losses(out, content, style, size)
+                    cells += [f"{M['all'][0]:.4f}", f"{M['all'][1]:.4f}"]
                 cells += [f"{colour_distance(res, sty):.2f}",
                           f"{chroma_hf(res) / max(chroma_hf(sty), 1e-12):.2f}"]
                 print("| " + " | ".join(cells) + " |", flush=True)

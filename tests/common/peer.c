@@ -536,14 +536,14 @@ sf_peer_loss (const char *model_path, const char *content_png,
     const char *pooling, int iters, SfPeerResult *out, GError **error)
 {
   return sf_peer_loss_range (model_path, content_png, style_png, size, cw,
-      sw, tw, 0.0, 1.0, pooling, iters, out, error);
+      sw, tw, 0.0, 1.0, pooling, 0, iters, out, error);
 }
 
 gboolean
 sf_peer_loss_range (const char *model_path, const char *content_png,
     const char *style_png, int size, double cw, double sw, double tw,
-    double rw, double stretch, const char *pooling, int iters,
-    SfPeerResult *out, GError **error)
+    double rw, double stretch, const char *pooling, guint style_layers,
+    int iters, SfPeerResult *out, GError **error)
 {
   g_autofree char *script = sf_peer_script_path ();
   g_autofree char *dir = NULL, *grad_path = NULL, *text = NULL;
@@ -583,6 +583,14 @@ sf_peer_loss_range (const char *model_path, const char *content_png,
     add_number (argv, "--stretch", stretch);
   g_ptr_array_add (argv, g_strdup ("--pooling"));
   g_ptr_array_add (argv, g_strdup (pooling ? pooling : "max"));
+  if (style_layers != 0) {
+    GString *list = g_string_new (NULL);
+    for (int l = 0; l < 5; l++)
+      if (style_layers & (1u << l))
+        g_string_append_printf (list, "%s%d", list->len ? "," : "", l + 1);
+    g_ptr_array_add (argv, g_strdup ("--style-layers"));
+    g_ptr_array_add (argv, g_string_free (list, FALSE));
+  }
   g_ptr_array_add (argv, g_strdup ("--grad-out"));
   g_ptr_array_add (argv, g_strdup (grad_path));
   if (iters > 0) {

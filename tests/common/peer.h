@@ -93,13 +93,14 @@ gboolean sf_peer_loss (const char *model_path, const char *content_png,
     const char *style_png, int size, double cw, double sw, double tw,
     const char *pooling, int iters, SfPeerResult *out, GError **error);
 
-/* The same with the range term's weight (rw; 0 leaves --range-weight out)
- * and the peer's starting image x = (content - 0.5) * stretch + 0.5
- * (1: the content). */
+/* The same with the range term's weight (rw; 0 leaves --range-weight out),
+ * the peer's starting image x = (content - 0.5) * stretch + 0.5 (1: the
+ * content) and the style layers (SfLossWeights.style_layers; 0 leaves
+ * --style-layers out: all five). */
 gboolean sf_peer_loss_range (const char *model_path, const char *content_png,
     const char *style_png, int size, double cw, double sw, double tw,
-    double rw, double stretch, const char *pooling, int iters,
-    SfPeerResult *out, GError **error);
+    double rw, double stretch, const char *pooling, guint style_layers,
+    int iters, SfPeerResult *out, GError **error);
 
 /* ||a - b|| / ||b|| over n elements (ours in double, the peer's in float). */
 double sf_peer_rel_l2 (const double *a, const float *b, gsize n);

@@ -14,7 +14,8 @@ static SfVggWeights *wts;
 /* stretch > 1 spreads x around 0.5 past [0,1], so that the range term
  * (weight 1e3 in every case) is not zero */
 static void
-check_loss (int w, int h, int sw, int sh, SfPooling pool, float stretch)
+check_loss_layers (int w, int h, int sw, int sh, SfPooling pool,
+    float stretch, guint layers)
 {
   GError *err = NULL;
   SfNet *net = sf_net_new (dev, wts, pool, &err);
@@ -28,6 +29,7 @@ check_loss (int w, int h, int sw, int sh, SfPooling pool, float stretch)
   sf_params_init (&p);
   p.weights.tv = 10.0;
   p.weights.range = 1e3;
+  p.weights.style_layers = layers;
   for (gsize i = 0; i < 3 * (gsize) w * h; i++)
     x[i] = (x[i] - 0.5f) * stretch + 0.5f;
   g_assert_true (sf_stylizer_set_style (st, style, sw, sh, &err));
@@ -44,10 +46,10 @@ check_loss (int w, int h, int sw, int sh, SfPooling pool, float stretch)
   double rtotal = sf_ref_loss (wts, pool, x, content, w, h, style, sw, sh,
       &p.weights, &rt, rgrad);
   double eg = test_rel_l2 (grad, rgrad, n);
-  g_test_message ("%dx%d (style %dx%d, %s): total %.8g (ref %.8g) content "
+  g_test_message ("%dx%d (style %dx%d, %s, layers 0x%x): total %.8g (ref %.8g) content "
       "%.6g (%.6g) style %.6g (%.6g) tv %.6g (%.6g) range %.6g (%.6g); "
       "gradient rel L2 %.2e", w, h, sw, sh,
-      pool == SF_POOL_MAX ? "max" : "avg", t.total, rtotal, t.content,
+      pool == SF_POOL_MAX ? "max" : "avg", layers, t.total, rtotal, t.content,
       rt.content, t.style, rt.style, t.tv, rt.tv, t.range, rt.range, eg);
   g_assert_cmpfloat (fabs (t.total - rtotal), <, 1e-4 * fabs (rtotal));
   g_assert_cmpfloat (fabs (t.content - rt.content), <, 1e-4 * rt.content);
@@ -64,6 +66,22 @@ check_loss (int w, int h, int sw, int sh, SfPooling pool, float stretch)
   g_free (grad); g_free (rgrad); g_free (content); g_free (style); g_free (x);
   sf_stylizer_free (st);
   sf_net_free (net);
+}
+
+static void
+check_loss (int w, int h, int sw, int sh, SfPooling pool, float stretch)
+{
+  check_loss_layers (w, h, sw, sh, pool, stretch, 0);
+}
+
+/* relu1_1 .. relu4_1: the backward pass starts at the content layer, whose
+ * gradient is written rather than added; relu1_1 and relu3_1 alone: it
+ * starts at relu3_1's conv, above which nothing is computed */
+static void
+test_loss_layers (void)
+{
+  check_loss_layers (37, 29, 24, 30, SF_POOL_AVG, 1.6f, 0xf);
+  check_loss_layers (32, 32, 32, 32, SF_POOL_MAX, 1.0f, 0x5);
 }
 
 static void
@@ -217,6 +235,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loss/32x32", test_loss_32);
   g_test_add_func ("/loss/37x29", test_loss_odd);
   g_test_add_func ("/loss/avg-pool", test_loss_avg);
+  g_test_add_func ("/loss/style-layers", test_loss_layers);
   g_test_add_func ("/loss/not-ready", test_not_ready);
   g_test_add_func ("/optim/lbfgs-64", test_lbfgs);
   g_test_add_func ("/optim/adam", test_adam);

@@ -7,20 +7,24 @@
  * loss term within 1e-4 relative, the image gradient within 1e-3 relative
  * L2, and the loss after 20 L-BFGS iterations at most 1.2 times the
  * peer's (same algorithm: torch's L-BFGS with strong Wolfe line search);
- * with average pooling at 37x45 the terms and gradient. */
+ * with average pooling at 37x45 the terms and gradient, also on the
+ * structured network with style on relu1_1 .. relu4_1 (the defaults). */
 #include <glib/gstdio.h>
 
 #include "engine-test-util.h"
 #include "peer.h"
 
 static SfDevice *dev;
-static SfVggWeights *wts;
+static SfVggWeights *wts, *structured;
 static char *tmpdir;
-static char *model_path;
+static char *model_path, *structured_path;
 
-/* iters: L-BFGS iterations to compare (0: only the terms and gradient). */
+/* iters: L-BFGS iterations to compare (0: only the terms and gradient);
+ * layers: the style layers (0: all five); on the structured network
+ * when layers is not 0. */
 static void
-check_against_peer (int w, int h, SfPooling pool, int iters)
+check_against_peer_layers (int w, int h, SfPooling pool, int iters,
+    guint layers)
 {
   GError *err = NULL;
   const double cw = 1.0, sw = 1e3, tw = 1.0;
@@ -32,13 +36,14 @@ check_against_peer (int w, int h, SfPooling pool, int iters)
   g_assert_no_error (err);
 
   SfPeerResult peer = { 0 };
-  g_assert_true (sf_peer_loss (model_path, cpath, spath, MAX (w, h), cw, sw,
-          tw, pool == SF_POOL_MAX ? "max" : "avg", iters, &peer, &err));
+  g_assert_true (sf_peer_loss_range (layers ? structured_path : model_path,
+          cpath, spath, MAX (w, h), cw, sw, tw, 0.0, 1.0,
+          pool == SF_POOL_MAX ? "max" : "avg", layers, iters, &peer, &err));
   g_assert_no_error (err);
   g_assert_cmpint (peer.grad_w, ==, w);
   g_assert_cmpint (peer.grad_h, ==, h);
 
-  SfNet *net = sf_net_new (dev, wts, pool, &err);
+  SfNet *net = sf_net_new (dev, layers ? structured : wts, pool, &err);
   SfStylizer *st = sf_stylizer_new (net, w, h, &err);
   g_assert_no_error (err);
   float *content = sf_peer_image_to_planar (c8, w, h);
@@ -48,6 +53,7 @@ check_against_peer (int w, int h, SfPooling pool, int iters)
   p.weights.content = cw;
   p.weights.style = sw;
   p.weights.tv = tw;
+  p.weights.style_layers = layers;
   p.history = 50;               /* the peer's history_size */
   g_assert_true (sf_stylizer_set_style (st, style, w, h, &err));
   g_assert_true (sf_stylizer_set_content (st, content, &err));
@@ -62,9 +68,10 @@ check_against_peer (int w, int h, SfPooling pool, int iters)
   for (gsize i = 0; i < n; i++)
     dgrad[i] = grad[i];
   double eg = sf_peer_rel_l2 (dgrad, peer.grad, n);
-  g_test_message ("%dx%d %s: total %.7g (peer %.7g, rel %.1e), style %.7g "
+  g_test_message ("%dx%d %s, layers 0x%x: total %.7g (peer %.7g, rel %.1e), style %.7g "
       "(%.7g, %.1e), tv %.7g (%.7g, %.1e), content %.3g (%.3g); gradient "
-      "rel L2 %.2e", w, h, pool == SF_POOL_MAX ? "max" : "avg", t.total,
+      "rel L2 %.2e", w, h, pool == SF_POOL_MAX ? "max" : "avg", layers,
+      t.total,
       peer.total, sf_peer_rel (t.total, peer.total), t.style, peer.style,
       sf_peer_rel (t.style, peer.style), t.tv, peer.tv,
       sf_peer_rel (t.tv, peer.tv), t.content, peer.content, eg);
@@ -97,6 +104,18 @@ out:
   g_free (cpath); g_free (spath);
   sf_stylizer_free (st);
   sf_net_free (net);
+}
+
+static void
+check_against_peer (int w, int h, SfPooling pool, int iters)
+{
+  check_against_peer_layers (w, h, pool, iters, 0);
+}
+
+static void
+test_structured (void)
+{
+  check_against_peer_layers (37, 45, SF_POOL_AVG, 0, 0xf);
 }
 
 static void
@@ -138,18 +157,27 @@ main (int argc, char **argv)
   g_assert_no_error (err);
   model_path = sf_peer_save_default_weights (tmpdir, 0, &err);
   g_assert_no_error (err);
+  structured = sf_vgg_weights_new_embedded (0, SF_VGG_INIT_STRUCTURED);
+  structured_path = g_build_filename (tmpdir, "structured-0.safetensors",
+      NULL);
+  g_assert_true (sf_vgg_weights_save (structured, structured_path, &err));
+  g_assert_no_error (err);
   /* the suite runs the two smaller sizes; -m slow adds 64x64 (about 2
    * minutes more on lavapipe with 2 cores) */
   if (g_test_slow ())
     g_test_add_func ("/peer/64x64", test_64);
   g_test_add_func ("/peer/45x37", test_odd);
   g_test_add_func ("/peer/37x45-avg", test_odd_avg);
+  g_test_add_func ("/peer/structured-37x45", test_structured);
   int r = g_test_run ();
   g_unlink (model_path);
+  g_unlink (structured_path);
   g_rmdir (tmpdir);
   g_free (model_path);
+  g_free (structured_path);
   g_free (tmpdir);
   sf_vgg_weights_free (wts);
+  sf_vgg_weights_free (structured);
   sf_device_free (dev);
   return r;
 }

@@ -11,7 +11,7 @@ static const gchar *properties[] = {
   "style-location", "model-location", "iterations", "first-iterations",
   "content-weight", "style-weight", "tv-weight", "range-weight",
   "temporal-weight", "warm-start", "optimizer", "learning-rate",
-  "processing-size", "pooling", "preserve-colors", "style-scale", "device",
+  "processing-size", "pooling", "network", "style-layers", "preserve-colors", "style-scale", "device",
   "seed", "scene-threshold", "max-frame-time", "flow-warp", "coarse-to-fine",
   "upscale", "drain", "device-name",
 };
@@ -103,6 +103,22 @@ GST_START_TEST (test_property_specs)
       FLOW_WARP_DEFAULT);
   p = g_object_class_find_property (klass, "seed");
   fail_unless (G_IS_PARAM_SPEC_UINT64 (p));
+  /* the measured defaults (README "The built-in network") */
+  p = g_object_class_find_property (klass, "network");
+  fail_unless_equals_string (g_type_name (p->value_type),
+      "GstStyleFilterNetwork");
+  fail_unless_equals_int (G_PARAM_SPEC_ENUM (p)->default_value,
+      0 /* structured */ );
+  p = g_object_class_find_property (klass, "style-layers");
+  fail_unless_equals_string (g_type_name (p->value_type),
+      "GstStyleFilterStyleLayers");
+  fail_unless_equals_int (G_PARAM_SPEC_FLAGS (p)->default_value,
+      0xf /* relu1_1 .. relu4_1 */ );
+  fail_unless_equals_int (G_PARAM_SPEC_FLAGS (p)->flags_class->mask, 0x1f);
+  p = g_object_class_find_property (klass, "tv-weight");
+  fail_unless (G_PARAM_SPEC_DOUBLE (p)->default_value == 100.0);
+  p = g_object_class_find_property (klass, "pooling");
+  fail_unless_equals_int (G_PARAM_SPEC_ENUM (p)->default_value, 1 /* avg */ );
   p = g_object_class_find_property (klass, "warm-start");
   fail_unless_equals_string (g_type_name (p->value_type),
       "GstStyleFilterWarmStart");

@@ -395,6 +395,89 @@ GST_START_TEST (test_bad_style_while_playing)
 
 GST_END_TEST;
 
+/* The style loss of one frame (warm-start none) with the given
+ * style-layers and network, from its stats message. */
+static gdouble
+one_frame_style_loss (const gchar * layers, const gchar * network,
+    GstBuffer ** out)
+{
+  GstHarness *h = sftest_harness_new ();
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  gdouble style = -1;
+
+  gst_element_set_bus (h->element, bus);
+  g_object_set (h->element, "warm-start", 0, NULL);
+  gst_util_set_object_arg (G_OBJECT (h->element), "style-layers", layers);
+  gst_util_set_object_arg (G_OBJECT (h->element), "network", network);
+  gst_harness_set_src_caps_str (h,
+      "video/x-raw,format=RGB,width=24,height=24,framerate=25/1");
+  *out = gst_harness_push_and_pull (h,
+      sftest_make_frame (GST_VIDEO_FORMAT_RGB, 24, 24, 0, 0, 0));
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *st = gst_message_get_structure (msg);
+    if (gst_structure_has_name (st, "stylefilter-stats"))
+      gst_structure_get_double (st, "style-loss", &style);
+    gst_message_unref (msg);
+  }
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  fail_unless (style >= 0, "no stats message");
+  return style;
+}
+
+/* style-layers and network reach the optimisation: each changes the style
+ * loss of the same frame; a style-layers value naming no layer is refused
+ * with a warning that names the property, and the value in force stays. */
+GST_START_TEST (test_style_layers_and_network)
+{
+  GstElement *sf = gst_element_factory_make ("stylefilter", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+  guint flags = 0;
+  GstBuffer *out[3];
+  gdouble four, low, rnd;
+
+  gst_element_set_bus (sf, bus);
+  gst_util_set_object_arg (G_OBJECT (sf), "style-layers", "relu1_1+relu3_1");
+  g_object_get (sf, "style-layers", &flags, NULL);
+  fail_unless_equals_int (flags, 0x5);
+  g_object_set (sf, "style-layers", 0, NULL);
+  g_object_get (sf, "style-layers", &flags, NULL);
+  fail_unless_equals_int (flags, 0x5);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning for style-layers 0");
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_SETTINGS), "%s", err->message);
+  fail_unless (strstr (err->message, "style-layers") != NULL, "%s",
+      err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  gst_element_set_bus (sf, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sf);
+
+  four = one_frame_style_loss ("relu1_1+relu2_1+relu3_1+relu4_1",
+      "structured", &out[0]);
+  low = one_frame_style_loss ("relu1_1", "structured", &out[1]);
+  rnd = one_frame_style_loss ("relu1_1+relu2_1+relu3_1+relu4_1", "random",
+      &out[2]);
+  g_print ("style loss: four layers %g, relu1_1 %g, random network %g\n",
+      four, low, rnd);
+  fail_unless (fabs (four - low) > 0.05 * four);
+  fail_unless (fabs (four - rnd) > 0.05 * four);
+  fail_unless (sftest_frames_differ (GST_VIDEO_FORMAT_RGB, 24, 24, out[0],
+          out[2]), "the network did not change the output");
+  for (int i = 0; i < 3; i++)
+    gst_buffer_unref (out[i]);
+}
+
+GST_END_TEST;
+
 /* A flush (as in a flushing seek) restarts from the content with
  * first-iterations. */
 GST_START_TEST (test_flush_restarts)
@@ -524,6 +607,7 @@ stylefilter_pipeline_suite (void)
   tcase_add_test (tc, test_change_while_playing);
   tcase_add_test (tc, test_style_change_next_frame);
   tcase_add_test (tc, test_bad_style_while_playing);
+  tcase_add_test (tc, test_style_layers_and_network);
   tcase_add_test (tc, test_flush_restarts);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_stress_properties);

@@ -712,6 +712,59 @@ test_loss_gradient_total (void)
   loss_gradient_case (wts, SF_POOL_AVG, 19, 17, lw, 22, 1, 1);
 }
 
+/* A subset of the style layers: the style term alone over relu1_1 and
+ * relu3_1, and the total with relu1_1 .. relu4_1 (the gradient then starts
+ * at the content layer, below relu5_1). */
+static void
+test_loss_gradient_layers (void)
+{
+  g_autoptr (SfVggWeights) wts = sf_vgg_weights_new_default (0);
+  const SfLossWeights odd = {.style = 1,.style_layers = 0x5 };
+  const SfLossWeights low = { 1, 1e3, 10, 0, 0, 0xf };
+
+  loss_gradient_case (wts, SF_POOL_MAX, 16, 16, odd, 30, 1, 1);
+  loss_gradient_case (wts, SF_POOL_AVG, 19, 17, low, 31, 1, 1);
+}
+
+/* The style term with a subset of layers is the mean over those layers:
+ * each layer's term from a one-layer mask, then their mean against the
+ * two-layer mask; and the five-layer term is not the subset's (the mask is
+ * read). */
+static void
+test_loss_layers_mean (void)
+{
+  g_autoptr (SfVggWeights) wts = sf_vgg_weights_new_default (0);
+  GRand *rng = g_rand_new_with_seed (5);
+  const int w = 24, h = 20;
+  gsize n = (gsize) 3 * w * h;
+  float *x = random_floats (rng, n, 0, 1);
+  float *c = random_floats (rng, n, 0, 1);
+  float *st = random_floats (rng, n, 0, 1);
+  SfLossWeights lw = {.style = 1 };
+  SfLossTerms t;
+  double per[SF_NUM_STYLE_LAYERS], all;
+
+  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+    lw.style_layers = 1u << l;
+    sf_ref_loss (wts, SF_POOL_AVG, x, c, w, h, st, w, h, &lw, &t, NULL);
+    per[l] = t.style;
+  }
+  lw.style_layers = 0x9;        /* relu1_1 + relu4_1 */
+  sf_ref_loss (wts, SF_POOL_AVG, x, c, w, h, st, w, h, &lw, &t, NULL);
+  g_test_message ("per layer %.6g %.6g %.6g %.6g %.6g; relu1_1+relu4_1 %.6g",
+      per[0], per[1], per[2], per[3], per[4], t.style);
+  assert_close (t.style, 0.5 * (per[0] + per[3]), 1e-12);
+  lw.style_layers = 0;
+  sf_ref_loss (wts, SF_POOL_AVG, x, c, w, h, st, w, h, &lw, &t, NULL);
+  all = (per[0] + per[1] + per[2] + per[3] + per[4]) / 5;
+  assert_close (t.style, all, 1e-12);
+  g_assert_cmpfloat (fabs (all - 0.5 * (per[0] + per[3])), >, 0.01 * all);
+  g_free (x);
+  g_free (c);
+  g_free (st);
+  g_rand_free (rng);
+}
+
 /* Speed guard: the GPU tests call the reference at sizes like this.  CPU
  * time rather than wall time, so that a busy machine does not fail it. */
 static void
@@ -755,6 +808,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ref/loss/range-known", test_range_known);
   g_test_add_func ("/ref/loss/gradient-terms", test_loss_gradient_terms);
   g_test_add_func ("/ref/loss/gradient-total", test_loss_gradient_total);
+  g_test_add_func ("/ref/loss/gradient-layers", test_loss_gradient_layers);
+  g_test_add_func ("/ref/loss/layers-mean", test_loss_layers_mean);
   g_test_add_func ("/ref/loss/speed", test_loss_speed);
   return g_test_run ();
 }

@@ -84,7 +84,7 @@ compare_with_peer (SfPooling pool, double rw, float stretch)
 
   t0 = g_get_monotonic_time ();
   sf_peer_loss_range (model, cpng, spng, MAX (IMG_W, IMG_H), lw.content,
-      lw.style, lw.tv, rw, stretch, pool == SF_POOL_MAX ? "max" : "avg", 0,
+      lw.style, lw.tv, rw, stretch, pool == SF_POOL_MAX ? "max" : "avg", 0, 0,
       &peer, &error);
   g_assert_no_error (error);
   t1 = g_get_monotonic_time ();
