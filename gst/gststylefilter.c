@@ -48,7 +48,13 @@
  * and sends EOS (examples/stylize-video.py).
  *
  * Without style-location the element paints in a built-in style (The
- * Scream, embedded) and posts an INFO message saying so.  Interlaced
+ * Scream, embedded) and posts an INFO message saying so.  Without
+ * #GstStyleFilter:model-location it paints on an embedded VGG-19
+ * (#GstStyleFilter:network, drawn under #GstStyleFilter:seed); the
+ * defaults of #GstStyleFilter:pooling, #GstStyleFilter:style-layers and
+ * #GstStyleFilter:tv-weight are the ones measured best on it.  With
+ * pretrained weights, start from style-layers on all five layers and a
+ * small tv-weight (README, "The built-in network").  Interlaced
  * video is refused at negotiation: put deinterlace in front.
  *
  * Each fault posts one ERROR, naming its cause and the property to fix.
@@ -89,6 +95,12 @@
  * gst-launch-1.0 -m videotestsrc num-buffers=10 ! videoconvert ! \
  *   stylefilter style-location=scream.jpg processing-size=64 ! fakesink
  * ]| Prints the per-frame stylefilter-stats messages.
+ * |[
+ * gst-launch-1.0 -e filesrc location=in.mp4 ! decodebin ! videoconvert ! \
+ *   stylefilter style-location=scream.jpg model-location=vgg19.safetensors \
+ *   style-layers=relu1_1+relu2_1+relu3_1+relu4_1+relu5_1 tv-weight=1 ! \
+ *   videoconvert ! vp8enc ! webmmux ! filesink location=out.webm
+ * ]| The same with pretrained VGG-19 on Gatys et al.'s five style layers.
  */
 
 #ifdef HAVE_CONFIG_H
