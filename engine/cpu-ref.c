@@ -563,20 +563,37 @@ backward_to_image (const SfVggWeights *wts, SfPooling pool,
   }
 }
 
-/* Gram matrices of the style image at the style layers (newly allocated). */
+/* The style targets at the style layers (newly allocated): the Gram
+ * matrices of the style images blended, sum of blend[i] / sum (blend)
+ * times style i's. */
 static void
-style_targets (const SfVggWeights *wts, SfPooling pool, const float *style,
-    int sw, int sh, double *grams[])
+style_targets (const SfVggWeights *wts, SfPooling pool, guint n,
+    const float *const *styles, const int *sw, const int *sh,
+    const double *blend, double *grams[])
 {
-  Activations s;
+  double sum = 0.0;
 
-  vgg_forward (wts, pool, style, sw, sh, &s);
+  for (guint i = 0; i < n; i++)
+    sum += blend[i];
   for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
-    int k = style_convs[l];
-    grams[l] = g_new (double, MAX (tensor_numel (1, s.c[k], s.c[k]), 1));
-    sf_ref_gram (s.act[k], s.c[k], s.h[k] * s.w[k], grams[l]);
+    int c = sf_vgg_conv_cout (style_convs[l]);
+    grams[l] = g_new0 (double, MAX (tensor_numel (1, c, c), 1));
   }
-  activations_clear (&s);
+  for (guint i = 0; i < n; i++) {
+    Activations s;
+
+    vgg_forward (wts, pool, styles[i], sw[i], sh[i], &s);
+    for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
+      int k = style_convs[l];
+      gsize cc = tensor_numel (1, s.c[k], s.c[k]);
+      double *g = g_new (double, MAX (cc, 1));
+      sf_ref_gram (s.act[k], s.c[k], s.h[k] * s.w[k], g);
+      for (gsize j = 0; j < cc; j++)
+        grams[l][j] += blend[i] / sum * g[j];
+      g_free (g);
+    }
+    activations_clear (&s);
+  }
 }
 
 double
@@ -585,15 +602,35 @@ sf_ref_loss (const SfVggWeights *wts, SfPooling pool,
     const float *style, int sw, int sh,
     const SfLossWeights *weights, SfLossTerms *terms, double *grad)
 {
+  const double one = 1.0;
+
+  return sf_ref_loss_blend (wts, pool, x, content, w, h, 1, &style, &sw, &sh,
+      &one, weights, terms, grad);
+}
+
+double
+sf_ref_loss_blend (const SfVggWeights *wts, SfPooling pool,
+    const float *x, const float *content, int w, int h, guint n_styles,
+    const float *const *styles, const int *sw, const int *sh,
+    const double *blend, const SfLossWeights *weights, SfLossTerms *terms,
+    double *grad)
+{
   double *grams[SF_NUM_STYLE_LAYERS];
   double *gacts[SF_VGG_NUM_CONVS] = { NULL };
   Activations ax, ac;
-  double style_v, content_v, tv_v, range_v, total;
+  double style_v, content_v, tv_v, range_v, total, bsum = 0.0;
 
-  g_return_val_if_fail (wts && x && content && style && weights, NAN);
-  g_return_val_if_fail (w >= 16 && h >= 16 && sw >= 16 && sh >= 16, NAN);
+  g_return_val_if_fail (wts && x && content && styles && weights && blend,
+      NAN);
+  g_return_val_if_fail (w >= 16 && h >= 16 && n_styles >= 1, NAN);
+  for (guint i = 0; i < n_styles; i++) {
+    g_return_val_if_fail (styles[i] && sw[i] >= 16 && sh[i] >= 16, NAN);
+    g_return_val_if_fail (blend[i] >= 0.0, NAN);
+    bsum += blend[i];
+  }
+  g_return_val_if_fail (bsum > 0.0, NAN);
 
-  style_targets (wts, pool, style, sw, sh, grams);
+  style_targets (wts, pool, n_styles, styles, sw, sh, blend, grams);
   vgg_forward (wts, pool, content, w, h, &ac);
   vgg_forward (wts, pool, x, w, h, &ax);
 

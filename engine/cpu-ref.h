@@ -50,6 +50,15 @@ double sf_ref_loss (const SfVggWeights *wts, SfPooling pool,
     const float *style, int sw, int sh,
     const SfLossWeights *weights, SfLossTerms *terms, double *grad);
 
+/* The same with several style images blended (README "The loss"): the
+ * style target at each layer is sum_i blend[i] / sum (blend) G(styles[i]);
+ * styles[i] is sw[i] x sh[i]; blend >= 0, not all 0. */
+double sf_ref_loss_blend (const SfVggWeights *wts, SfPooling pool,
+    const float *x, const float *content, int w, int h, guint n_styles,
+    const float *const *styles, const int *sw, const int *sh,
+    const double *blend, const SfLossWeights *weights, SfLossTerms *terms,
+    double *grad);
+
 /* Forward of the network through relu5_1 on a planar RGB image in [0,1]
  * (normalised inside).  feats[k] (k = 0..12), if not NULL, receives a newly
  * g_malloc'ed copy of the post-ReLU output of conv k, with its size in

@@ -151,9 +151,27 @@ void sf_stylizer_free (SfStylizer *st);
 int sf_stylizer_get_width (const SfStylizer *st);
 int sf_stylizer_get_height (const SfStylizer *st);
 
-/* Style target from a planar RGB [0,1] image of any size >= 16 x 16. */
+/* Style target from a planar RGB [0,1] image of any size >= 16 x 16:
+ * sf_stylizer_set_style_image (st, 0, ...) then blending style 0 alone. */
 gboolean sf_stylizer_set_style (SfStylizer *st, const float *rgb, int width,
     int height, GError **error);
+
+/* Several styles (README "The loss"): the Gram matrices of style image
+ * `index` (< SF_MAX_STYLES; one VGG pass) are cached in the stylizer; the
+ * target stays as it is until sf_stylizer_blend_styles. */
+#define SF_MAX_STYLES 8
+gboolean sf_stylizer_set_style_image (SfStylizer *st, guint index,
+    const float *rgb, int width, int height, GError **error);
+
+/* The style target at every layer: sum of weights[i] / sum (weights) times
+ * style i's Grams, for styles 0 .. n-1, all set; no VGG pass.  Refuses (and
+ * keeps the target in force) n of 0 or above SF_MAX_STYLES, a style not
+ * set, a negative or non-finite weight, or weights that sum to 0. */
+gboolean sf_stylizer_blend_styles (SfStylizer *st, const double *weights,
+    guint n, GError **error);
+
+/* VGG forward passes run on style images so far (for tests). */
+guint sf_stylizer_get_style_passes (const SfStylizer *st);
 
 /* Content target, planar RGB at the stylizer's size.  Does not touch the
  * image being optimised. */

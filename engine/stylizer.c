@@ -112,6 +112,8 @@ sf_stylizer_free (SfStylizer *st)
     sf_buffer_free (dev, st->style_gram[l]);
     sf_buffer_free (dev, st->gram[l]);
     sf_buffer_free (dev, st->gdiff[l]);
+    for (int i = 0; i < SF_MAX_STYLES; i++)
+      sf_buffer_free (dev, st->style_grams[i][l]);
   }
   g_free (st);
 }
@@ -203,53 +205,6 @@ sf_stylizer_set_content (SfStylizer *st, const float *rgb, GError **error)
           st->n * sizeof (float), error))
     return FALSE;
   return sf_stylizer_update_content_target (st, error);
-}
-
-gboolean
-sf_stylizer_set_style (SfStylizer *st, const float *rgb, int width,
-    int height, GError **error)
-{
-  SfActs *a = NULL;
-  SfBuffer *img = NULL;
-  VkCommandBuffer cb = VK_NULL_HANDLE;
-  gboolean ok = FALSE;
-
-  if (!sf_stylizer_flush (st, error)
-      || !(a = sf_acts_new (st->net, width, height, error)))
-    return FALSE;
-  /* a new problem: the curvature of the old one does not carry over */
-  sf_stylizer_forget_history (st);
-  if (!(img = sf_buffer_new_floats (st->dev, 3, width, height, error))
-      || !sf_buffer_upload (st->dev, img, 0, rgb,
-          3 * (gsize) width * height * sizeof (float), error)
-      || !sf_cmd_begin (st->dev, &cb, error))
-    goto out;
-  if (!sf_net_record_forward (st->net, cb, a, img, SF_VGG_NUM_CONVS - 1,
-          error))
-    goto out;
-  for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
-    int c = st->net->cout[sf_style_convs[l]];
-    if (!sf_net_record_gram (st->net, cb, a, sf_style_convs[l],
-            st->style_gram[l], error)
-        || !sf_record_dot (st->dev, cb, st->style_gram[l], st->style_gram[l],
-            (guint64) c * c, SF_REDUCE_DOT, st->partials, SLOT_STYLE + l, error))
-      goto out;
-  }
-  ok = sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error);
-  cb = VK_NULL_HANDLE;
-  if (ok) {
-    for (int l = 0; l < SF_NUM_STYLE_LAYERS; l++) {
-      guint64 c = st->net->cout[sf_style_convs[l]];
-      st->style_norm[l] = sf_partials_fold (st->partials, SLOT_STYLE + l,
-          c * c, FALSE);
-    }
-    st->has_style = TRUE;
-  }
-out:
-  sf_cmd_free (st->dev, cb);
-  sf_buffer_free (st->dev, img);
-  sf_acts_free (st->net, a);
-  return ok;
 }
 
 gboolean

@@ -44,9 +44,14 @@ struct SfStylizer
   gboolean target_stale;        /* a new content frame: the target is made
                                  * when first needed (check_ready), or by
                                  * begin_frame from the clean content */
-  SfBuffer *style_gram[SF_NUM_STYLE_LAYERS];
+  SfBuffer *style_gram[SF_NUM_STYLE_LAYERS];  /* the target: the blend */
   double style_norm[SF_NUM_STYLE_LAYERS];
   gboolean has_style;
+  /* styles.c: each style image's Grams (made on first use), whether they
+   * are set, and the VGG passes run on style images */
+  SfBuffer *style_grams[SF_MAX_STYLES][SF_NUM_STYLE_LAYERS];
+  gboolean style_set[SF_MAX_STYLES];
+  guint style_passes;
   SfBuffer *gram[SF_NUM_STYLE_LAYERS];  /* Gram of x */
   SfBuffer *gdiff[SF_NUM_STYLE_LAYERS]; /* Gram(x) - style Gram */
   SfBuffer *ga, *gb;            /* backward scratch, largest activation */

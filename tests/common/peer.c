@@ -545,6 +545,20 @@ sf_peer_loss_range (const char *model_path, const char *content_png,
     double rw, double stretch, const char *pooling, guint style_layers,
     int iters, SfPeerResult *out, GError **error)
 {
+  SfPeerArgs a = { model_path, content_png, style_png, NULL, size, cw, sw,
+    tw, rw, stretch, pooling, style_layers, iters
+  };
+
+  return sf_peer_run_loss (&a, out, error);
+}
+
+gboolean
+sf_peer_run_loss (const SfPeerArgs *a, SfPeerResult *out, GError **error)
+{
+  const char *model_path = a->model_path, *pooling = a->pooling;
+  double rw = a->rw, stretch = a->stretch;
+  guint style_layers = a->style_layers;
+  int iters = a->iters;
   g_autofree char *script = sf_peer_script_path ();
   g_autofree char *dir = NULL, *grad_path = NULL, *text = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
@@ -569,14 +583,18 @@ sf_peer_loss_range (const char *model_path, const char *content_png,
     g_ptr_array_add (argv, g_strdup (model_path));
   }
   g_ptr_array_add (argv, g_strdup ("--content"));
-  g_ptr_array_add (argv, g_strdup (content_png));
+  g_ptr_array_add (argv, g_strdup (a->content_png));
   g_ptr_array_add (argv, g_strdup ("--style"));
-  g_ptr_array_add (argv, g_strdup (style_png));
+  g_ptr_array_add (argv, g_strdup (a->style_png));
+  if (a->blend) {
+    g_ptr_array_add (argv, g_strdup ("--style-blend-weights"));
+    g_ptr_array_add (argv, g_strdup (a->blend));
+  }
   g_ptr_array_add (argv, g_strdup ("--size"));
-  g_ptr_array_add (argv, g_strdup_printf ("%d", size));
-  add_number (argv, "--content-weight", cw);
-  add_number (argv, "--style-weight", sw);
-  add_number (argv, "--tv-weight", tw);
+  g_ptr_array_add (argv, g_strdup_printf ("%d", a->size));
+  add_number (argv, "--content-weight", a->cw);
+  add_number (argv, "--style-weight", a->sw);
+  add_number (argv, "--tv-weight", a->tw);
   if (rw != 0.0)
     add_number (argv, "--range-weight", rw);
   if (stretch != 1.0)

@@ -102,6 +102,24 @@ gboolean sf_peer_loss_range (const char *model_path, const char *content_png,
     double rw, double stretch, const char *pooling, guint style_layers,
     int iters, SfPeerResult *out, GError **error);
 
+/* All of the above as one record: style_png may name several PNGs
+ * joined by commas, blended with blend ("0.7,0.3"; NULL: equal). */
+typedef struct
+{
+  const char *model_path;
+  const char *content_png;
+  const char *style_png;
+  const char *blend;
+  int size;
+  double cw, sw, tw, rw, stretch;
+  const char *pooling;
+  guint style_layers;
+  int iters;
+} SfPeerArgs;
+
+gboolean sf_peer_run_loss (const SfPeerArgs *args, SfPeerResult *out,
+    GError **error);
+
 /* ||a - b|| / ||b|| over n elements (ours in double, the peer's in float). */
 double sf_peer_rel_l2 (const double *a, const float *b, gsize n);
 
