@@ -54,6 +54,10 @@ typedef struct
   char *style_layers;
   guint style_layer_mask;
   char *network;
+  char *blend;                  /* --style-blend-weights */
+  char **style_paths;           /* --style split at commas */
+  double blend_weights[SF_MAX_STYLES];
+  guint n_styles;
   char *model;
   char *save_model;
   char *device;
@@ -105,6 +109,8 @@ options_clear (Options *o)
   g_free (o->pooling);
   g_free (o->style_layers);
   g_free (o->network);
+  g_free (o->blend);
+  g_strfreev (o->style_paths);
   g_free (o->model);
   g_free (o->save_model);
   g_free (o->device);
@@ -152,6 +158,9 @@ options_context (Options *o)
           "of edge and colour-opponent filters under random deeper layers) "
           "or random (every layer random, the earlier default) (default "
           "structured)", "NET"},
+    {"style-blend-weights", 0, 0, G_OPTION_ARG_STRING, &o->blend,
+        "With several styles (--style a.jpg,b.jpg): one weight each, "
+          "comma-separated, normalised to sum 1 (default equal)", "W,W"},
     {"style-layers", 0, 0, G_OPTION_ARG_STRING, &o->style_layers,
         "Layers that carry the style, comma-separated: relu1_1 .. relu5_1 "
           "or 1 .. 5 (default relu1_1,relu2_1,relu3_1,relu4_1)", "LIST"},
@@ -275,6 +284,52 @@ parse_style_layers (const char *list, guint *mask, GError **error)
   return ok;
 }
 
+/* --style: one image, or several joined by commas (a file whose name
+ * holds a comma is taken whole); --style-blend-weights: one weight each,
+ * >= 0, not all 0 (default equal). */
+static gboolean
+parse_styles (Options *o, GError **error)
+{
+  char **w = NULL;
+  double sum = 0.0;
+  gboolean ok = TRUE;
+
+  if (!o->style)
+    return TRUE;
+  if (g_file_test (o->style, G_FILE_TEST_EXISTS))
+    o->style_paths = g_strdupv ((char *[]) { o->style, NULL });
+  else
+    o->style_paths = g_strsplit (o->style, ",", -1);
+  o->n_styles = g_strv_length (o->style_paths);
+  if (o->n_styles == 0 || o->n_styles > SF_MAX_STYLES)
+    return bad_option (error, "--style: give 1 to %d images, not %u",
+        SF_MAX_STYLES, o->n_styles);
+  for (guint i = 0; i < o->n_styles; i++) {
+    if (o->style_paths[i][0] == '\0')
+      return bad_option (error, "--style: entry %u is empty", i + 1);
+    o->blend_weights[i] = 1.0;
+  }
+  if (!o->blend)
+    return TRUE;
+  w = g_strsplit (o->blend, ",", -1);
+  if (g_strv_length (w) != o->n_styles)
+    ok = bad_option (error, "--style-blend-weights: %u weights for %u "
+        "styles", g_strv_length (w), o->n_styles);
+  for (guint i = 0; ok && i < o->n_styles; i++) {
+    char *end = NULL;
+    double v = g_ascii_strtod (g_strstrip (w[i]), &end);
+    if (end == w[i] || *end != '\0' || !(v >= 0.0) || !isfinite (v))
+      ok = bad_option (error, "--style-blend-weights: entry %u, '%s', is "
+          "not a number >= 0", i + 1, w[i]);
+    else
+      sum += o->blend_weights[i] = v;
+  }
+  if (ok && !(sum > 0.0))
+    ok = bad_option (error, "--style-blend-weights: the weights sum to 0");
+  g_strfreev (w);
+  return ok;
+}
+
 static gboolean
 check_options (Options *o, GError **error)
 {
@@ -283,7 +338,8 @@ check_options (Options *o, GError **error)
       || !check_choice ("pooling", &o->pooling, "avg", "max", error)
       || !check_choice ("init", &o->init, "content", "noise", error)
       || !check_choice ("network", &o->network, "structured", "random", error)
-      || !parse_style_layers (o->style_layers, &o->style_layer_mask, error))
+      || !parse_style_layers (o->style_layers, &o->style_layer_mask, error)
+      || !parse_styles (o, error))
     return FALSE;
   if (o->style_size == 0)
     o->style_size = o->size;
@@ -557,7 +613,7 @@ report_progress (int iteration, const SfLossTerms *t, gpointer data)
 /* Style and content targets, and the starting image. */
 static gboolean
 set_targets (SfStylizer *st, const Options *o, const Image *content,
-    const Image *style, GError **error)
+    const Image *styles, GError **error)
 {
   float *noise = NULL;
   gboolean ok;
@@ -570,11 +626,16 @@ set_targets (SfStylizer *st, const Options *o, const Image *content,
       return FALSE;
     }
   }
-  ok = sf_stylizer_set_style (st, style->rgb, style->width, style->height,
+  ok = TRUE;
+  for (guint i = 0; ok && i < o->n_styles; i++) {
+    ok = sf_stylizer_set_style_image (st, i, styles[i].rgb, styles[i].width,
+        styles[i].height, error);
+    if (!ok)
+      g_prefix_error (error, "style '%s' at %dx%d: ", o->style_paths[i],
+          styles[i].width, styles[i].height);
+  }
+  ok = ok && sf_stylizer_blend_styles (st, o->blend_weights, o->n_styles,
       error);
-  if (!ok)
-    g_prefix_error (error, "style '%s' at %dx%d: ", o->style, style->width,
-        style->height);
   ok = ok && sf_stylizer_set_content (st, content->rgb, error)
       && sf_stylizer_set_image (st, noise ? noise : content->rgb, error);
   g_free (noise);
@@ -584,7 +645,7 @@ set_targets (SfStylizer *st, const Options *o, const Image *content,
 /* Optimises and writes the result; `content` is at the stylizer's size. */
 static gboolean
 optimise (SfStylizer *st, const Options *o, const char *device_name,
-    const Image *content, const Image *style, gint64 t_start,
+    const Image *content, const Image *styles, gint64 t_start,
     GError **error)
 {
   SfParams p;
@@ -596,7 +657,7 @@ optimise (SfStylizer *st, const Options *o, const char *device_name,
   gboolean ok;
 
   params_from_options (o, &p);
-  if (!set_targets (st, o, content, style, error))
+  if (!set_targets (st, o, content, styles, error))
     return FALSE;
   pr.start = g_get_monotonic_time ();
   if (!sf_stylizer_optimize (st, &p, o->iterations, report_progress, &pr,
@@ -630,13 +691,17 @@ stylize (const Options *o, GError **error)
   SfDevice *dev = NULL;
   SfNet *net = NULL;
   SfStylizer *st = NULL;
-  Image content = { 0 }, style = { 0 };
+  Image content = { 0 }, styles[SF_MAX_STYLES] = { {0} };
   gboolean ok = FALSE;
 
   if (!make_parent_dir (o->output, error)      /* fail early, not after */
-      || !load_image ("content", o->content, o->size, &content, error)
-      || !load_image ("style", o->style, o->style_size, &style, error)
-      || !(weights = get_weights (o, error))
+      || !load_image ("content", o->content, o->size, &content, error))
+    goto out;
+  for (guint i = 0; i < o->n_styles; i++)
+    if (!load_image ("style", o->style_paths[i], o->style_size, &styles[i],
+            error))
+      goto out;
+  if (!(weights = get_weights (o, error))
       || !(dev = sf_device_new (o->device, error))
       || !(net = sf_net_new (dev, weights,
               strcmp (o->pooling, "avg") == 0 ? SF_POOL_AVG : SF_POOL_MAX,
@@ -653,7 +718,7 @@ stylize (const Options *o, GError **error)
     printf ("stylizing %s (%dx%d) with %s on %s\n", o->content,
         content.width, content.height, o->style, sf_device_get_name (dev));
   fflush (stdout);
-  ok = optimise (st, o, sf_device_get_name (dev), &content, &style, t_start,
+  ok = optimise (st, o, sf_device_get_name (dev), &content, styles, t_start,
       error);
 
 out:
@@ -662,7 +727,8 @@ out:
   sf_device_free (dev);
   sf_vgg_weights_free (weights);
   image_clear (&content);
-  image_clear (&style);
+  for (guint i = 0; i < SF_MAX_STYLES; i++)
+    image_clear (&styles[i]);
   return ok;
 }
 

@@ -163,6 +163,47 @@ test_bad_options (void)
   expect_usage_error ("size", "--size", "many", NULL);
   expect_usage_error ("unexpected argument", "b.png", "c.png", NULL);
   expect_usage_error ("style image", NULL, NULL, NULL);    /* no style */
+  expect_usage_error ("--style-layers", "--style-layers", "relu6_1", NULL);
+  expect_usage_error ("--network", "--network", "vgg", NULL);
+}
+
+/* Two styles: blend weights checked (count, sign, sum); (1, 0) writes the
+ * very bytes of the first style alone. */
+static void
+test_two_styles (void)
+{
+  const char *src = g_getenv ("STYLEFILTER_SOURCE_DIR");
+  char *style = scream_path ();
+  char *dog = g_build_filename (src, "examples", "dog.jpg", NULL);
+  char *both = g_strjoin (",", style, dog, NULL);
+  char *out1 = g_build_filename (tmpdir, "one.png", NULL);
+  char *out2 = g_build_filename (tmpdir, "blend.png", NULL);
+  const char *bad[][2] = { {"1", "1 weights for 2"}, {"1,-1", "entry 2"},
+    {"0,0", "sum to 0"}, {"1,x", "entry 2"}
+  };
+  gchar *a = NULL, *b = NULL;
+  gsize na, nb;
+  Run r;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    run_stylize (&r, style, both, "--style-blend-weights", bad[i][0], NULL);
+    g_assert_cmpint (r.status, ==, 2);
+    g_assert_nonnull (strstr (r.err, bad[i][1]));
+    run_clear (&r);
+  }
+  run_stylize (&r, style, style, "--size", "24", "--iterations", "2", "-q",
+      "-o", out1, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  run_stylize (&r, style, both, "--style-blend-weights", "1,0", "--size",
+      "24", "--iterations", "2", "-q", "-o", out2, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_assert_true (g_file_get_contents (out1, &a, &na, NULL));
+  g_assert_true (g_file_get_contents (out2, &b, &nb, NULL));
+  g_assert_cmpmem (a, na, b, nb);
+  g_free (a); g_free (b); g_free (style); g_free (dog); g_free (both);
+  g_free (out1); g_free (out2);
 }
 
 static void
@@ -275,6 +316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/stylize/bad-options", test_bad_options);
   g_test_add_func ("/stylize/too-small", test_too_small);
   g_test_add_func ("/stylize/run-32", test_run_32);
+  g_test_add_func ("/stylize/two-styles", test_two_styles);
   g_test_add_func ("/stylize/save-and-load-model", test_save_and_load_model);
   status = g_test_run ();
   if (status == 0)

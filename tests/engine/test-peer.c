@@ -8,7 +8,8 @@
  * L2, and the loss after 20 L-BFGS iterations at most 1.2 times the
  * peer's (same algorithm: torch's L-BFGS with strong Wolfe line search);
  * with average pooling at 37x45 the terms and gradient, also on the
- * structured network with style on relu1_1 .. relu4_1 (the defaults). */
+ * structured network with style on relu1_1 .. relu4_1 (the defaults), and
+ * with two style images blended (0.7, 0.3). */
 #include <glib/gstdio.h>
 
 #include "engine-test-util.h"
@@ -118,6 +119,72 @@ test_structured (void)
   check_against_peer_layers (37, 45, SF_POOL_AVG, 0, 0xf);
 }
 
+/* Two style images blended (0.7, 0.3) against the peer's
+ * --style a,b --style-blend-weights 0.7,0.3: terms 1e-4, gradient 1e-3. */
+static void
+test_two_styles (void)
+{
+  GError *err = NULL;
+  const int w = 40, h = 34, sw2 = 34, sh2 = 40;
+  guint8 *c8 = sf_peer_make_image (w, h, 0, 1);
+  guint8 *s8[2] = { sf_peer_make_image (w, h, 1, 2),
+    sf_peer_make_image (sw2, sh2, 1, 3)
+  };
+  char *cpath = g_build_filename (tmpdir, "c2.png", NULL);
+  char *spath[2] = { g_build_filename (tmpdir, "s2a.png", NULL),
+    g_build_filename (tmpdir, "s2b.png", NULL)
+  };
+  char *styles = g_strjoin (",", spath[0], spath[1], NULL);
+  const double blend[2] = { 0.7, 0.3 };
+  SfPeerArgs a = { model_path, cpath, styles, "0.7,0.3", MAX (w, h), 1.0,
+    1e3, 1.0, 0.0, 1.0, "avg", 0, 0
+  };
+  SfPeerResult peer = { 0 };
+  SfLossTerms t;
+  SfParams p;
+  gsize n = 3 * (gsize) w * h;
+  float *grad = g_new (float, n);
+
+  g_assert_true (sf_peer_write_png (cpath, c8, w, h, &err));
+  g_assert_true (sf_peer_write_png (spath[0], s8[0], w, h, &err));
+  g_assert_true (sf_peer_write_png (spath[1], s8[1], sw2, sh2, &err));
+  g_assert_true (sf_peer_run_loss (&a, &peer, &err));
+  g_assert_no_error (err);
+
+  SfNet *net = sf_net_new (dev, wts, SF_POOL_AVG, &err);
+  SfStylizer *st = sf_stylizer_new (net, w, h, &err);
+  float *content = sf_peer_image_to_planar (c8, w, h);
+  float *s0 = sf_peer_image_to_planar (s8[0], w, h);
+  float *s1 = sf_peer_image_to_planar (s8[1], sw2, sh2);
+  g_assert_true (sf_stylizer_set_style_image (st, 0, s0, w, h, &err));
+  g_assert_true (sf_stylizer_set_style_image (st, 1, s1, sw2, sh2, &err));
+  g_assert_true (sf_stylizer_blend_styles (st, blend, 2, &err));
+  g_assert_true (sf_stylizer_set_content (st, content, &err));
+  g_assert_true (sf_stylizer_set_image (st, content, &err));
+  sf_params_init (&p);
+  p.weights.tv = 1.0;
+  g_assert_true (sf_stylizer_evaluate (st, &p, &t, grad, &err));
+  g_assert_no_error (err);
+  double *dgrad = g_new (double, n);
+  for (gsize i = 0; i < n; i++)
+    dgrad[i] = grad[i];
+  double eg = sf_peer_rel_l2 (dgrad, peer.grad, n);
+  g_test_message ("two styles (0.7, 0.3): style %.7g (peer %.7g, rel %.1e), "
+      "total %.7g (%.7g); gradient rel L2 %.2e", t.style, peer.style,
+      sf_peer_rel (t.style, peer.style), t.total, peer.total, eg);
+  g_assert_cmpfloat (sf_peer_rel (t.style, peer.style), <, 1e-4);
+  g_assert_cmpfloat (sf_peer_rel (t.total, peer.total), <, 1e-4);
+  g_assert_cmpfloat (eg, <, 1e-3);
+
+  sf_peer_result_clear (&peer);
+  g_free (grad); g_free (dgrad); g_free (content); g_free (s0); g_free (s1);
+  g_free (c8); g_free (s8[0]); g_free (s8[1]);
+  g_unlink (cpath); g_unlink (spath[0]); g_unlink (spath[1]);
+  g_free (cpath); g_free (spath[0]); g_free (spath[1]); g_free (styles);
+  sf_stylizer_free (st);
+  sf_net_free (net);
+}
+
 static void
 test_64 (void)
 {
@@ -169,6 +236,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/45x37", test_odd);
   g_test_add_func ("/peer/37x45-avg", test_odd_avg);
   g_test_add_func ("/peer/structured-37x45", test_structured);
+  g_test_add_func ("/peer/two-styles", test_two_styles);
   int r = g_test_run ();
   g_unlink (model_path);
   g_unlink (structured_path);
