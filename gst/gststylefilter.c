@@ -358,6 +358,9 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   GstVideoFilterClass *vfilter_class = (GstVideoFilterClass *) klass;
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags mutable_flags = flags | GST_PARAM_MUTABLE_PLAYING;
+  /* the weights and style-scale: keyframes (a GstControlSource) animate
+   * them, synced to each buffer's stream time */
+  const GParamFlags control_flags = mutable_flags | GST_PARAM_CONTROLLABLE;
 
   GST_DEBUG_CATEGORY_INIT (gst_style_filter_debug, "stylefilter", 0,
       "Neural style transfer filter");
@@ -388,28 +391,28 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_CONTENT_WEIGHT,
       g_param_spec_double ("content-weight", "Content weight",
           "Weight of the content loss", 0.0, MAX_WEIGHT,
-          DEFAULT_PROP_CONTENT_WEIGHT, mutable_flags));
+          DEFAULT_PROP_CONTENT_WEIGHT, control_flags));
   g_object_class_install_property (gobject_class, PROP_STYLE_WEIGHT,
       g_param_spec_double ("style-weight", "Style weight",
           "Weight of the style loss", 0.0, MAX_WEIGHT,
-          DEFAULT_PROP_STYLE_WEIGHT, mutable_flags));
+          DEFAULT_PROP_STYLE_WEIGHT, control_flags));
   g_object_class_install_property (gobject_class, PROP_TV_WEIGHT,
       g_param_spec_double ("tv-weight", "TV weight",
           "Weight of the total variation loss (smoothness)", 0.0, MAX_WEIGHT,
-          DEFAULT_PROP_TV_WEIGHT, mutable_flags));
+          DEFAULT_PROP_TV_WEIGHT, control_flags));
   g_object_class_install_property (gobject_class, PROP_RANGE_WEIGHT,
       g_param_spec_double ("range-weight", "Range weight",
           "Weight of the range loss, which keeps pixels inside [0,1] while "
           "optimising (the frame sent is clamped, so what strays out is "
           "lost style); 0 = unbounded, as the PyTorch peer", 0.0, MAX_WEIGHT,
-          DEFAULT_PROP_RANGE_WEIGHT, mutable_flags));
+          DEFAULT_PROP_RANGE_WEIGHT, control_flags));
   g_object_class_install_property (gobject_class, PROP_TEMPORAL_WEIGHT,
       g_param_spec_double ("temporal-weight", "Temporal weight",
           "Weight of the temporal loss towards the previous result "
           "(warm-start=previous or flow; with flow-warp=style a pixel the "
           "flow moves by more than 0.6 px is held with 0.2 of it)", 0.0,
           MAX_WEIGHT,
-          DEFAULT_PROP_TEMPORAL_WEIGHT, mutable_flags));
+          DEFAULT_PROP_TEMPORAL_WEIGHT, control_flags));
   g_object_class_install_property (gobject_class, PROP_WARM_START,
       g_param_spec_enum ("warm-start", "Warm start",
           "Where the optimisation of a frame starts",
@@ -454,7 +457,7 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
       g_param_spec_double ("style-scale", "Style scale",
           "Size of the style image relative to the processing size (its "
           "longest side is style-scale x processing size)", 0.01, 100.0,
-          DEFAULT_PROP_STYLE_SCALE, mutable_flags));
+          DEFAULT_PROP_STYLE_SCALE, control_flags));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_string ("device", "Device",
           "Vulkan device: an index or a substring of its name; empty = "

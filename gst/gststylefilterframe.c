@@ -103,6 +103,23 @@ gst_style_filter_non_finite (GstStyleFilter * filter, SfFrameResult * res,
   return sf_stylizer_revert_frame (filter->stylizer, err);
 }
 
+/* Brings the controlled properties (a GstControlSource bound to a weight,
+ * an editor's keyframes) to the buffer's stream time, before the settings
+ * are copied. */
+static void
+gst_style_filter_sync_controls (GstStyleFilter * filter, GstBuffer * buf)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
+  GstClockTime t;
+
+  if (trans->segment.format != GST_FORMAT_TIME)
+    return;
+  t = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME,
+      GST_BUFFER_PTS (buf));
+  if (GST_CLOCK_TIME_IS_VALID (t))
+    gst_object_sync_values (GST_OBJECT (filter), t);
+}
+
 GstFlowReturn
 gst_style_filter_process_frame (GstStyleFilter * filter,
     GstVideoFrame * in_frame, GstVideoFrame * out_frame)
@@ -122,6 +139,7 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   SfParams params;
   GstMessage *msg;
 
+  gst_style_filter_sync_controls (filter, in_frame->buffer);
   GST_OBJECT_LOCK (filter);
   gst_style_filter_settings_copy (&s, &filter->settings);
   reset = filter->reset_pending;
@@ -246,6 +264,11 @@ render:
           "temporal-loss", G_TYPE_DOUBLE, res.terms.temporal,
           "tv-loss", G_TYPE_DOUBLE, res.terms.tv,
           "range-loss", G_TYPE_DOUBLE, res.terms.range,
+          "content-weight", G_TYPE_DOUBLE, params.weights.content,
+          "style-weight", G_TYPE_DOUBLE, params.weights.style,
+          "tv-weight", G_TYPE_DOUBLE, params.weights.tv,
+          "temporal-weight", G_TYPE_DOUBLE, params.weights.temporal,
+          "style-scale", G_TYPE_DOUBLE, s.style_scale,
           "milliseconds", G_TYPE_DOUBLE, ms,
           "processing-width", G_TYPE_INT,
           sf_stylizer_get_width (filter->stylizer),
