@@ -107,6 +107,8 @@
 #include "config.h"
 #endif
 
+#include <math.h>
+
 #include "gststylefilter.h"
 
 GST_DEBUG_CATEGORY (gst_style_filter_debug);
@@ -116,6 +118,8 @@ enum
 {
   PROP_0,
   PROP_STYLE_LOCATION,
+  PROP_STYLE_LOCATIONS,
+  PROP_STYLE_BLEND_WEIGHTS,
   PROP_MODEL_LOCATION,
   PROP_ITERATIONS,
   PROP_FIRST_ITERATIONS,
@@ -221,134 +225,6 @@ static gboolean gst_style_filter_set_info (GstVideoFilter * vfilter,
 static GstFlowReturn gst_style_filter_transform_frame (GstVideoFilter *
     vfilter, GstVideoFrame * in_frame, GstVideoFrame * out_frame);
 
-GType
-gst_style_filter_warm_start_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_STYLE_FILTER_WARM_START_NONE,
-        "Start every frame from its content", "none"},
-    {GST_STYLE_FILTER_WARM_START_PREVIOUS,
-        "Start from the previous result, with the temporal loss", "previous"},
-    {GST_STYLE_FILTER_WARM_START_FLOW,
-          "Start from the previous result warped along the optical flow, "
-          "with the temporal loss", "flow"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstStyleFilterWarmStart", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-GType
-gst_style_filter_optimizer_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_STYLE_FILTER_OPTIMIZER_LBFGS, "L-BFGS", "lbfgs"},
-    {GST_STYLE_FILTER_OPTIMIZER_ADAM, "Adam", "adam"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstStyleFilterOptimizer", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-GType
-gst_style_filter_pooling_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_STYLE_FILTER_POOLING_MAX, "Max pooling (as VGG-19 was trained)",
-        "max"},
-    {GST_STYLE_FILTER_POOLING_AVG, "Average pooling (as Gatys et al. suggest)",
-        "avg"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstStyleFilterPooling", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-GType
-gst_style_filter_network_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_STYLE_FILTER_NETWORK_STRUCTURED,
-          "Fixed edge and colour-opponent filters in the first layer, seeded "
-          "random deeper layers (default)", "structured"},
-    {GST_STYLE_FILTER_NETWORK_RANDOM,
-        "Every layer seeded random (the earlier default)", "random"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstStyleFilterNetwork", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-GType
-gst_style_filter_style_layers_get_type (void)
-{
-  static GType type = 0;
-  static const GFlagsValue values[] = {
-    {GST_STYLE_FILTER_STYLE_LAYER_RELU1_1, "relu1_1 (full size)", "relu1_1"},
-    {GST_STYLE_FILTER_STYLE_LAYER_RELU2_1, "relu2_1 (half size)", "relu2_1"},
-    {GST_STYLE_FILTER_STYLE_LAYER_RELU3_1, "relu3_1 (quarter size)",
-        "relu3_1"},
-    {GST_STYLE_FILTER_STYLE_LAYER_RELU4_1, "relu4_1 (eighth size)",
-        "relu4_1"},
-    {GST_STYLE_FILTER_STYLE_LAYER_RELU5_1, "relu5_1 (sixteenth size)",
-        "relu5_1"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_flags_register_static ("GstStyleFilterStyleLayers", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-GType
-gst_style_filter_flow_warp_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_STYLE_FILTER_FLOW_WARP_BILINEAR,
-        "Bilinear (blurs a little at every frame)", "bilinear"},
-    {GST_STYLE_FILTER_FLOW_WARP_BICUBIC,
-        "Catmull-Rom bicubic (steadiest, but blurs over a pan)", "bicubic"},
-    {GST_STYLE_FILTER_FLOW_WARP_STYLE,
-          "Carry only what the style added to the content, sampled from an "
-          "anchor frame so that it is interpolated once (Lanczos-3, "
-          "mirrored into view at the frame's edge); the content comes fresh "
-          "from each frame, its noise cored in time where the picture is "
-          "still; moving pixels are held with 0.2 of temporal-weight "
-          "(default)",
-        "style"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstStyleFilterFlowWarp", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
 static void
 gst_style_filter_class_init (GstStyleFilterClass * klass)
 {
@@ -374,6 +250,27 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
           "Path of the style image (any format GStreamer can decode); "
           "empty = the built-in style, The Scream (Munch, 1893)",
           DEFAULT_PROP_STYLE_LOCATION, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_STYLE_LOCATIONS,
+      gst_param_spec_array ("style-locations", "Style locations",
+          "Several style images, blended (e.g. "
+          "style-locations=\"<a.jpg,b.jpg>\"); empty: style-location alone.  "
+          "A new list decodes only the entries that changed",
+          g_param_spec_string ("location", "Location", "A style image",
+              NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS),
+          mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_STYLE_BLEND_WEIGHTS,
+      gst_param_spec_array ("style-blend-weights", "Style blend weights",
+          "One weight per style-locations entry, >= 0, not all 0, "
+          "normalised to sum 1: the style target is the blend of the "
+          "styles' Gram matrices (e.g. style-blend-weights=\"<0.7,0.3>\"); "
+          "empty: equal.  A change re-blends without decoding or running "
+          "the network on the styles; a value with a negative or all-zero "
+          "weight is refused with a warning",
+          /* any double, so that set_property names the bad entry */
+          g_param_spec_double ("weight", "Weight", "A style's weight, >= 0",
+              -G_MAXDOUBLE, G_MAXDOUBLE, 1.0,
+              G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS),
+          mutable_flags));
   g_object_class_install_property (gobject_class, PROP_MODEL_LOCATION,
       g_param_spec_string ("model-location", "Model location",
           "Path of a VGG-19 in safetensors format (torchvision key names); "
@@ -564,7 +461,7 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->coarse_to_fine = DEFAULT_PROP_COARSE_TO_FINE;
   s->upscale = DEFAULT_PROP_UPSCALE;
   /* serials start at 1 so that the engine state (0) is always stale */
-  s->style_serial = s->net_serial = s->device_serial = 1;
+  s->style_serial = s->net_serial = s->device_serial = s->blend_serial = 1;
 
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (filter), TRUE);
 }
@@ -576,6 +473,9 @@ gst_style_filter_settings_copy (GstStyleFilterSettings * dst,
 {
   *dst = *src;
   dst->style_location = g_strdup (src->style_location);
+  dst->style_locations = g_strdupv (src->style_locations);
+  dst->blend_weights = g_memdup2 (src->blend_weights,
+      src->n_blend_weights * sizeof (gdouble));
   dst->model_location = g_strdup (src->model_location);
   dst->device = g_strdup (src->device);
 }
@@ -584,8 +484,69 @@ void
 gst_style_filter_settings_clear (GstStyleFilterSettings * s)
 {
   g_clear_pointer (&s->style_location, g_free);
+  g_clear_pointer (&s->style_locations, g_strfreev);
+  g_clear_pointer (&s->blend_weights, g_free);
+  s->n_blend_weights = 0;
   g_clear_pointer (&s->model_location, g_free);
   g_clear_pointer (&s->device, g_free);
+}
+
+/* A GstValueArray of strings as a NULL-terminated vector (NULL when
+ * empty); FALSE if an entry is not a string. */
+static gboolean
+strv_from_array (const GValue * value, gchar *** out)
+{
+  guint n = gst_value_array_get_size (value);
+  gchar **v = g_new0 (gchar *, n + 1);
+
+  for (guint i = 0; i < n; i++) {
+    const GValue *e = gst_value_array_get_value (value, i);
+    if (!G_VALUE_HOLDS_STRING (e) || !g_value_get_string (e)) {
+      g_strfreev (v);
+      return FALSE;
+    }
+    v[i] = g_value_dup_string (e);
+  }
+  if (n == 0)
+    g_clear_pointer (&v, g_free);
+  *out = v;
+  return TRUE;
+}
+
+/* A GstValueArray of doubles >= 0, not all 0 (empty: none); else NULL
+ * with *why. */
+static gboolean
+weights_from_array (const GValue * value, gdouble ** out, guint * n,
+    gchar ** why)
+{
+  guint len = gst_value_array_get_size (value);
+  gdouble *w = g_new0 (gdouble, MAX (len, 1)), sum = 0.0;
+
+  for (guint i = 0; i < len; i++) {
+    const GValue *e = gst_value_array_get_value (value, i);
+    if (G_VALUE_HOLDS_DOUBLE (e))
+      w[i] = g_value_get_double (e);
+    else if (G_VALUE_HOLDS_INT (e))
+      w[i] = g_value_get_int (e);
+    else
+      w[i] = NAN;
+    if (!(w[i] >= 0.0) || !isfinite (w[i])) {
+      *why = g_strdup_printf ("entry %u is not a number >= 0", i + 1);
+      g_free (w);
+      return FALSE;
+    }
+    sum += w[i];
+  }
+  if (len > 0 && !(sum > 0.0)) {
+    *why = g_strdup ("the weights are all 0");
+    g_free (w);
+    return FALSE;
+  }
+  if (len == 0)
+    g_clear_pointer (&w, g_free);
+  *out = w;
+  *n = len;
+  return TRUE;
 }
 
 static void
@@ -595,9 +556,32 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
   GstStyleFilter *filter = GST_STYLE_FILTER (object);
   GstStyleFilterSettings *s = &filter->settings;
   const gchar *refused = NULL;
+  gchar *why = NULL;
+  gchar **strv;
+  gdouble *w;
+  guint n;
 
   GST_OBJECT_LOCK (filter);
   switch (prop_id) {
+    case PROP_STYLE_LOCATIONS:
+      if (strv_from_array (value, &strv)) {
+        g_strfreev (s->style_locations);
+        s->style_locations = strv;
+        s->style_serial++;
+      } else {
+        refused = "an entry is not a string";
+      }
+      break;
+    case PROP_STYLE_BLEND_WEIGHTS:
+      if (weights_from_array (value, &w, &n, &why)) {
+        g_free (s->blend_weights);
+        s->blend_weights = w;
+        s->n_blend_weights = n;
+        s->blend_serial++;
+      } else {
+        refused = why;
+      }
+      break;
     case PROP_STYLE_LOCATION:
       /* always decoded again: the file may have changed */
       g_free (s->style_location);
@@ -713,6 +697,7 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
     GST_ELEMENT_WARNING (filter, RESOURCE, SETTINGS,
         ("Property %s: %s; the previous value stays", pspec->name, refused),
         ("refused value of %s", pspec->name));
+  g_free (why);
 }
 
 static void
@@ -726,6 +711,22 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
   switch (prop_id) {
     case PROP_STYLE_LOCATION:
       g_value_set_string (value, s->style_location);
+      break;
+    case PROP_STYLE_LOCATIONS:
+      for (guint i = 0; s->style_locations && s->style_locations[i]; i++) {
+        GValue e = G_VALUE_INIT;
+        g_value_init (&e, G_TYPE_STRING);
+        g_value_set_string (&e, s->style_locations[i]);
+        gst_value_array_append_and_take_value (value, &e);
+      }
+      break;
+    case PROP_STYLE_BLEND_WEIGHTS:
+      for (guint i = 0; i < s->n_blend_weights; i++) {
+        GValue e = G_VALUE_INIT;
+        g_value_init (&e, G_TYPE_DOUBLE);
+        g_value_set_double (&e, s->blend_weights[i]);
+        gst_value_array_append_and_take_value (value, &e);
+      }
       break;
     case PROP_MODEL_LOCATION:
       g_value_set_string (value, s->model_location);
@@ -869,7 +870,7 @@ gst_style_filter_start (GstBaseTransform * trans)
   gst_style_filter_free_engine (filter);
 
   /* files first, so that their errors do not wait for the device */
-  ok = gst_style_filter_update_style_image (filter, &s, TRUE)
+  ok = gst_style_filter_update_style_images (filter, &s, TRUE)
       && gst_style_filter_update_device (filter, &s)
       && gst_style_filter_update_net (filter, &s);
   gst_style_filter_settings_clear (&s);

@@ -137,6 +137,9 @@ GType gst_style_filter_style_layers_get_type (void);
 typedef struct
 {
   gchar *style_location;
+  gchar **style_locations;      /* style-locations; NULL: style-location */
+  gdouble *blend_weights;       /* style-blend-weights; NULL: equal */
+  guint n_blend_weights;
   gchar *model_location;
   gint iterations;
   gint first_iterations;
@@ -162,7 +165,8 @@ typedef struct
   gboolean coarse_to_fine;
   gboolean upscale;             /* processing-size may exceed the frame */
 
-  guint style_serial;           /* style-location */
+  guint style_serial;           /* style-location, style-locations */
+  guint blend_serial;           /* style-blend-weights */
   guint net_serial;             /* model-location, pooling, seed, network */
   guint device_serial;          /* device */
 } GstStyleFilterSettings;
@@ -204,12 +208,21 @@ struct _GstStyleFilter
   SfStylizer *stylizer;
   SfStylizer *coarse;           /* half size, for coarse-to-fine starts
                                  * (NULL: none) */
-  GstStyleImage *style;         /* the decoded style image, native size */
+  /* the style images (gststylefilterstyles.c): decoded at native size,
+   * what each was decoded from ("" the built-in style), the size each was
+   * uploaded to the stylizer at (0: not uploaded), the blend in force */
+  GstStyleImage *styles[SF_MAX_STYLES];
+  gchar *style_paths[SF_MAX_STYLES];
+  guint n_styles;
+  gint style_w[SF_MAX_STYLES], style_h[SF_MAX_STYLES];
+  gdouble blend[SF_MAX_STYLES]; /* the blend weights in force */
+  gboolean blend_stale;         /* the stylizer's blend must be redone */
   guint dev_serial;
   guint net_serial;
   guint style_serial;
-  gint style_width;             /* size of the style uploaded to the */
-  gint style_height;            /* stylizer, 0 = none uploaded yet */
+  guint blend_serial;
+  guint warned_style_serial;    /* a list and weights that do not match: */
+  guint warned_blend_serial;    /* warned once for this pair */
   gboolean new_sequence;         /* the next frame starts a sequence */
   gboolean warned_non_finite;   /* the non-finite loss warning was posted */
   gboolean errored;             /* an error was posted since start() */
@@ -228,13 +241,38 @@ void gst_style_filter_settings_clear (GstStyleFilterSettings * s);
 GstFlowReturn gst_style_filter_process_frame (GstStyleFilter * filter,
     GstVideoFrame * in_frame, GstVideoFrame * out_frame);
 
+/* The engine's smallest optimisation size. */
+#define MIN_PROCESSING_SIDE 16
+/* Longest side of the scaled style image (3 x 4096 x 4096 floats on the
+ * host are 200 MB; no device holds much more in one buffer). */
+#define MAX_STYLE_SIDE 4096
+
+/* Posts a fault as an error when fatal (at start, or nothing to fall
+ * back on) or else as a warning: one rule for the style images,
+ * model-location and device.  Takes text and debug. */
+#define POST_FAULT(filter, fatal, domain, code, text, debug) \
+  gst_element_message_full (GST_ELEMENT (filter), \
+      (fatal) ? GST_MESSAGE_ERROR : GST_MESSAGE_WARNING, (domain), (code), \
+      (text), (debug), __FILE__, GST_FUNCTION, __LINE__)
+
+/* gststylefilterstyles.c: the style images (style-location or
+ * style-locations), decoded when they change (at start fatal: a failure
+ * is an error, else a warning and the styles in force stay), uploaded to
+ * the stylizers at style-scale and blended with style-blend-weights. */
+gboolean gst_style_filter_update_style_images (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s, gboolean fatal);
+gboolean gst_style_filter_upload_styles (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s);
+void gst_style_filter_upload_coarse_styles (GstStyleFilter * filter,
+    const GstStyleFilterSettings * s);
+void gst_style_filter_styles_forget_uploads (GstStyleFilter * filter);
+void gst_style_filter_styles_clear (GstStyleFilter * filter);
+
 /* gststylefilterengine.c, private to the plugin: bringing the engine
  * objects up to date with a copy of the settings.  Each posts its errors
  * and returns FALSE on failure. */
 void gst_style_filter_free_engine (GstStyleFilter * filter);
 void gst_style_filter_free_stylizer (GstStyleFilter * filter);
-gboolean gst_style_filter_update_style_image (GstStyleFilter * filter,
-    const GstStyleFilterSettings * s, gboolean fatal);
 gboolean gst_style_filter_update_device (GstStyleFilter * filter,
     const GstStyleFilterSettings * s);
 gboolean gst_style_filter_update_net (GstStyleFilter * filter,

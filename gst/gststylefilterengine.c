@@ -40,11 +40,6 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_style_filter_debug);
 #define GST_CAT_DEFAULT gst_style_filter_debug
 
-/* The engine's smallest optimisation size. */
-#define MIN_PROCESSING_SIDE 16
-/* Longest side of the scaled style image (3 x 4096 x 4096 floats on the
- * host are 200 MB; no device holds much more in one buffer). */
-#define MAX_STYLE_SIDE 4096
 
 /* The stylizer and its half-size companion for coarse-to-fine starts. */
 void
@@ -60,9 +55,8 @@ gst_style_filter_free_engine (GstStyleFilter * filter)
   gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   g_clear_pointer (&filter->dev, sf_device_free);
-  g_clear_pointer (&filter->style, gst_style_image_free);
-  filter->dev_serial = filter->net_serial = filter->style_serial = 0;
-  filter->style_width = filter->style_height = 0;
+  gst_style_filter_styles_clear (filter);
+  filter->dev_serial = filter->net_serial = 0;
 }
 
 /* The optimisation size for a frame: the longest side processing_size (0:
@@ -88,77 +82,6 @@ gst_style_filter_get_processing_size (gint processing_size, gboolean upscale,
   }
   *pw = MAX (*pw, MIN_PROCESSING_SIDE);
   *ph = MAX (*ph, MIN_PROCESSING_SIDE);
-}
-
-/* Posts a fault as an error when fatal (at start, or nothing to fall
- * back on) or else as a warning: one rule for style-location,
- * model-location and device.  Takes text and debug. */
-#define POST_FAULT(filter, fatal, domain, code, text, debug) \
-  gst_element_message_full (GST_ELEMENT (filter), \
-      (fatal) ? GST_MESSAGE_ERROR : GST_MESSAGE_WARNING, (domain), (code), \
-      (text), (debug), __FILE__, GST_FUNCTION, __LINE__)
-
-/* The headline for a style image that failed with err; "...; keeping the
- * previous style." is added while playing. */
-static gchar *
-gst_style_filter_style_fault_text (const GError * err, const gchar * loc,
-    gboolean fatal)
-{
-  const gchar *tail = fatal ? "check the style-location property" :
-      "style-location ignored, keeping the previous style";
-
-  if (err->domain == GST_RESOURCE_ERROR
-      && err->code == GST_RESOURCE_ERROR_NOT_FOUND)
-    return g_strdup_printf ("Style image \"%s\" not found; %s.", loc, tail);
-  if (err->domain == GST_RESOURCE_ERROR && g_file_test (loc,
-          G_FILE_TEST_IS_DIR))
-    return g_strdup_printf ("Style image \"%s\" is a directory, not an "
-        "image file; %s.", loc, tail);
-  if (err->domain == GST_RESOURCE_ERROR)
-    return g_strdup_printf ("Cannot read the style image \"%s\"; %s%s.",
-        loc, tail, fatal ? " and the file's permissions" : "");
-  return g_strdup_printf ("Cannot decode the style image \"%s\"; %s%s.",
-      loc, tail, fatal ? " (an image GStreamer can decode)" : "");
-}
-
-/* Decodes style-location if it changed since the last decode; without
- * one, the built-in style.  At start (fatal) a failure is an error; while
- * playing it is a warning and the previous style stays in use. */
-gboolean
-gst_style_filter_update_style_image (GstStyleFilter * filter,
-    const GstStyleFilterSettings * s, gboolean fatal)
-{
-  GstStyleImage *image;
-  GError *err = NULL;
-  const gchar *loc = s->style_location ? s->style_location : "";
-
-  if (filter->style && filter->style_serial == s->style_serial)
-    return TRUE;
-
-  if (loc[0] == '\0') {
-    image = gst_style_image_load_default (&err);
-    if (image)
-      GST_ELEMENT_INFO (filter, RESOURCE, SETTINGS,
-          ("No style-location set: painting in the built-in style, The "
-              "Scream (Edvard Munch, 1893); set style-location to choose "
-              "another."), (NULL));
-  } else {
-    image = gst_style_image_load (loc, &err);
-  }
-  filter->style_serial = s->style_serial;
-  if (image) {
-    gst_style_image_free (filter->style);
-    filter->style = image;
-    filter->style_width = filter->style_height = 0;     /* upload again */
-    return TRUE;
-  }
-
-  fatal = fatal || filter->style == NULL;
-  POST_FAULT (filter, fatal, err->domain, err->code,
-      gst_style_filter_style_fault_text (err, loc, fatal),
-      g_strdup (err->message));
-  g_clear_error (&err);
-  return !fatal;
 }
 
 /* The headline for a device selector that matched nothing usable. */
@@ -211,7 +134,7 @@ gst_style_filter_update_device (GstStyleFilter * filter,
   gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   g_clear_pointer (&filter->dev, sf_device_free);
-  filter->style_width = filter->style_height = 0;
+  gst_style_filter_styles_forget_uploads (filter);
   filter->dev = dev;
   filter->dev_serial = s->device_serial;
   /* the net must follow the device */
@@ -298,7 +221,7 @@ gst_style_filter_update_net (GstStyleFilter * filter,
 
   gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
-  filter->style_width = filter->style_height = 0;
+  gst_style_filter_styles_forget_uploads (filter);
   net = sf_net_new (filter->dev, weights,
       s->pooling == GST_STYLE_FILTER_POOLING_AVG ? SF_POOL_AVG : SF_POOL_MAX,
       &err);
@@ -337,7 +260,7 @@ gst_style_filter_update_stylizer (GstStyleFilter * filter,
     return TRUE;
 
   gst_style_filter_free_stylizer (filter);
-  filter->style_width = filter->style_height = 0;
+  gst_style_filter_styles_forget_uploads (filter);
   filter->new_sequence = TRUE;
 
   GST_DEBUG_OBJECT (filter, "processing %dx%d frames at %dx%d", width, height,
@@ -359,84 +282,6 @@ gst_style_filter_update_stylizer (GstStyleFilter * filter,
     return FALSE;
   }
   sf_stylizer_set_cancel_flag (filter->stylizer, &filter->cancel);
-  return TRUE;
-}
-
-/* The coarse stylizer's style: the image scaled by the same ratio, at
- * least 16 a side.  A failure drops the coarse stylizer (a warning: the
- * frames that start afresh then run at full size). */
-static void
-gst_style_filter_update_coarse_style (GstStyleFilter * filter,
-    const GstStyleFilterSettings * s)
-{
-  gint cw = sf_stylizer_get_width (filter->coarse);
-  gint ch = sf_stylizer_get_height (filter->coarse);
-  gint longest = (gint) floor (s->style_scale * MAX (cw, ch) + 0.5);
-  GError *err = NULL;
-  gint sw, sh;
-  gfloat *rgb;
-
-  gst_style_image_get_scaled_size (filter->style, MAX (longest, 1),
-      MIN_PROCESSING_SIDE, &sw, &sh);
-  rgb = gst_style_image_resample (filter->style, sw, sh);
-  if (!sf_stylizer_set_style (filter->coarse, rgb, sw, sh, &err)) {
-    GST_WARNING_OBJECT (filter, "no coarse-to-fine start: %s", err->message);
-    g_clear_error (&err);
-    g_clear_pointer (&filter->coarse, sf_stylizer_free);
-  }
-  g_free (rgb);
-}
-
-/* Uploads the style image, scaled to style-scale x the processing size,
- * unless it is already there at that size. */
-static gboolean
-gst_style_filter_update_style (GstStyleFilter * filter,
-    const GstStyleFilterSettings * s)
-{
-  GError *err = NULL;
-  gint pw = sf_stylizer_get_width (filter->stylizer);
-  gint ph = sf_stylizer_get_height (filter->stylizer);
-  gint longest, sw, sh;
-  gboolean ok;
-  gfloat *rgb;
-
-  longest = (gint) floor (s->style_scale * MAX (pw, ph) + 0.5);
-  gst_style_image_get_scaled_size (filter->style, MAX (longest, 1),
-      MIN_PROCESSING_SIDE, &sw, &sh);
-  if (sw == filter->style_width && sh == filter->style_height)
-    return TRUE;
-  if (MAX (sw, sh) > MAX_STYLE_SIDE) {
-    GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
-        ("Style image at %dx%d is too large (at most %d pixels a side); "
-            "lower the style-scale or processing-size property.", sw, sh,
-            MAX_STYLE_SIDE), ("style-scale %g, processing %dx%d",
-            s->style_scale, pw, ph));
-    return FALSE;
-  }
-
-  GST_DEBUG_OBJECT (filter, "style image %dx%d scaled to %dx%d",
-      filter->style->width, filter->style->height, sw, sh);
-  rgb = gst_style_image_resample (filter->style, sw, sh);
-  ok = sf_stylizer_set_style (filter->stylizer, rgb, sw, sh, &err);
-  g_free (rgb);
-  if (ok && filter->coarse)
-    gst_style_filter_update_coarse_style (filter, s);
-  if (!ok) {
-    if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
-        || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
-      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
-          ("Style image at %dx%d is too large for the Vulkan device \"%s\"; "
-              "lower the style-scale or processing-size property.", sw, sh,
-              sf_device_get_name (filter->dev)), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (filter, LIBRARY, FAILED,
-          ("Cannot compute the style target from \"%s\".",
-              GST_STR_NULL (s->style_location)), ("%s", err->message));
-    g_clear_error (&err);
-    return FALSE;
-  }
-  filter->style_width = sw;
-  filter->style_height = sh;
   return TRUE;
 }
 
@@ -466,7 +311,7 @@ gst_style_filter_update_coarse (GstStyleFilter * filter,
     return;
   }
   sf_stylizer_set_cancel_flag (filter->coarse, &filter->cancel);
-  gst_style_filter_update_coarse_style (filter, s);
+  gst_style_filter_upload_coarse_styles (filter, s);
 }
 
 /* Brings the engine objects up to date with the settings for frames of
@@ -480,11 +325,11 @@ gst_style_filter_update_engine (GstStyleFilter * filter,
    * failed negotiation) */
   if (filter->errored)
     return FALSE;
-  if (!gst_style_filter_update_style_image (filter, s, FALSE)
+  if (!gst_style_filter_update_style_images (filter, s, FALSE)
       || !gst_style_filter_update_device (filter, s)
       || !gst_style_filter_update_net (filter, s)
       || !gst_style_filter_update_stylizer (filter, s, width, height)
-      || !gst_style_filter_update_style (filter, s)) {
+      || !gst_style_filter_upload_styles (filter, s)) {
     filter->errored = TRUE;
     return FALSE;
   }

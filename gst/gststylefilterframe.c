@@ -269,6 +269,8 @@ render:
           "tv-weight", G_TYPE_DOUBLE, params.weights.tv,
           "temporal-weight", G_TYPE_DOUBLE, params.weights.temporal,
           "style-scale", G_TYPE_DOUBLE, s.style_scale,
+          "style-passes", G_TYPE_UINT,
+          sf_stylizer_get_style_passes (filter->stylizer),
           "milliseconds", G_TYPE_DOUBLE, ms,
           "processing-width", G_TYPE_INT,
           sf_stylizer_get_width (filter->stylizer),

@@ -8,7 +8,8 @@
 #define FLOW_WARP_DEFAULT 2     /* style */
 
 static const gchar *properties[] = {
-  "style-location", "model-location", "iterations", "first-iterations",
+  "style-location", "style-locations", "style-blend-weights",
+  "model-location", "iterations", "first-iterations",
   "content-weight", "style-weight", "tv-weight", "range-weight",
   "temporal-weight", "warm-start", "optimizer", "learning-rate",
   "processing-size", "pooling", "network", "style-layers", "preserve-colors", "style-scale", "device",
