@@ -170,6 +170,13 @@ gboolean sf_stylizer_set_style_image (SfStylizer *st, guint index,
 gboolean sf_stylizer_blend_styles (SfStylizer *st, const double *weights,
     guint n, GError **error);
 
+/* Colour control (engine/color.c, README "Colour"): matches the style
+ * image's RGB mean and covariance to the content's, in place (x becomes
+ * C_c^(1/2) C_s^(-1/2) (x - mu_s) + mu_c, clamped to [0,1]); both planar
+ * RGB. */
+void sf_color_match (float *style, int sw, int sh, const float *content,
+    int cw, int ch);
+
 /* VGG forward passes run on style images so far (for tests). */
 guint sf_stylizer_get_style_passes (const SfStylizer *st);
 

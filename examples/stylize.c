@@ -54,6 +54,7 @@ typedef struct
   char *style_layers;
   guint style_layer_mask;
   char *network;
+  char *color_mode;             /* none, luminance, histogram */
   char *blend;                  /* --style-blend-weights */
   char **style_paths;           /* --style split at commas */
   double blend_weights[SF_MAX_STYLES];
@@ -109,6 +110,7 @@ options_clear (Options *o)
   g_free (o->pooling);
   g_free (o->style_layers);
   g_free (o->network);
+  g_free (o->color_mode);
   g_free (o->blend);
   g_strfreev (o->style_paths);
   g_free (o->model);
@@ -158,6 +160,11 @@ options_context (Options *o)
           "of edge and colour-opponent filters under random deeper layers) "
           "or random (every layer random, the earlier default) (default "
           "structured)", "NET"},
+    {"color-mode", 0, 0, G_OPTION_ARG_STRING, &o->color_mode,
+        "none; luminance (keep the content's colours, take the result's "
+          "luminance, YIQ); histogram (match the style images' RGB mean and "
+          "covariance to the content's before their Grams) (default none)",
+        "MODE"},
     {"style-blend-weights", 0, 0, G_OPTION_ARG_STRING, &o->blend,
         "With several styles (--style a.jpg,b.jpg): one weight each, "
           "comma-separated, normalised to sum 1 (default equal)", "W,W"},
@@ -341,6 +348,13 @@ check_options (Options *o, GError **error)
       || !parse_style_layers (o->style_layers, &o->style_layer_mask, error)
       || !parse_styles (o, error))
     return FALSE;
+  if (!o->color_mode)
+    o->color_mode = g_strdup ("none");
+  if (strcmp (o->color_mode, "none") != 0
+      && strcmp (o->color_mode, "luminance") != 0
+      && strcmp (o->color_mode, "histogram") != 0)
+    return bad_option (error, "--color-mode must be none, luminance or "
+        "histogram, not '%s'", o->color_mode);
   if (o->style_size == 0)
     o->style_size = o->size;
   if (o->size < 1 || o->size > MAX_SIZE || o->style_size < 1
@@ -628,6 +642,9 @@ set_targets (SfStylizer *st, const Options *o, const Image *content,
   }
   ok = TRUE;
   for (guint i = 0; ok && i < o->n_styles; i++) {
+    if (strcmp (o->color_mode, "histogram") == 0)
+      sf_color_match (styles[i].rgb, styles[i].width, styles[i].height,
+          content->rgb, content->width, content->height);
     ok = sf_stylizer_set_style_image (st, i, styles[i].rgb, styles[i].width,
         styles[i].height, error);
     if (!ok)
@@ -640,6 +657,22 @@ set_targets (SfStylizer *st, const Options *o, const Image *content,
       && sf_stylizer_set_image (st, noise ? noise : content->rgb, error);
   g_free (noise);
   return ok;
+}
+
+/* --color-mode luminance: the result's luminance (YIQ Y) with the
+ * content's I and Q, as the element's preserve-colors. */
+static void
+keep_content_colours (float *rgb, const float *content, gsize n)
+{
+  for (gsize i = 0; i < n; i++) {
+    const float *o = content;
+    float y = 0.299f * rgb[i] + 0.587f * rgb[n + i] + 0.114f * rgb[2 * n + i];
+    float ci = 0.596f * o[i] - 0.274f * o[n + i] - 0.322f * o[2 * n + i];
+    float cq = 0.211f * o[i] - 0.523f * o[n + i] + 0.312f * o[2 * n + i];
+    rgb[i] = CLAMP (y + 0.956f * ci + 0.621f * cq, 0.0f, 1.0f);
+    rgb[n + i] = CLAMP (y - 0.272f * ci - 0.647f * cq, 0.0f, 1.0f);
+    rgb[2 * n + i] = CLAMP (y - 1.106f * ci + 1.703f * cq, 0.0f, 1.0f);
+  }
 }
 
 /* Optimises and writes the result; `content` is at the stylizer's size. */
@@ -670,8 +703,11 @@ optimise (SfStylizer *st, const Options *o, const char *device_name,
         "cannot allocate the result");
     return FALSE;
   }
-  ok = sf_stylizer_get_image (st, result.rgb, error)
-      && save_png (&result, o->output, error);
+  ok = sf_stylizer_get_image (st, result.rgb, error);
+  if (ok && strcmp (o->color_mode, "luminance") == 0)
+    keep_content_colours (result.rgb, content->rgb,
+        (gsize) result.width * result.height);
+  ok = ok && save_png (&result, o->output, error);
   image_clear (&result);
   if (ok && !o->quiet)
     printf ("done: %d iterations at %dx%d on %s in %.1f s (optimisation "

@@ -8,6 +8,7 @@
  * Environment (set by examples/meson.build): STYLIZE, the program;
  * STYLEFILTER_SOURCE_DIR, for examples/scream.jpg.
  */
+#include <math.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -167,6 +168,90 @@ test_bad_options (void)
   expect_usage_error ("--network", "--network", "vgg", NULL);
 }
 
+/* The distance of a PNG's RGB mean and covariance (levels of 1) to a
+ * reference's, the reference scaled to the PNG's size. */
+static void
+rgb_moments (GdkPixbuf *pb, double *m, double c[3][3])
+{
+  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
+  int stride = gdk_pixbuf_get_rowstride (pb);
+  int nch = gdk_pixbuf_get_n_channels (pb);
+  const guint8 *px = gdk_pixbuf_read_pixels (pb);
+  double n = (double) w * h;
+
+  memset (c, 0, 9 * sizeof (double));
+  for (int k = 0; k < 3; k++)
+    m[k] = 0.0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int k = 0; k < 3; k++)
+        m[k] += px[y * stride + x * nch + k] / 255.0 / n;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+          c[a][b] += (px[y * stride + x * nch + a] / 255.0 - m[a])
+              * (px[y * stride + x * nch + b] / 255.0 - m[b]) / n;
+}
+
+static void
+moment_distance (const char *path, const char *ref, double *dm, double *dc)
+{
+  GError *err = NULL;
+  GdkPixbuf *pb = gdk_pixbuf_new_from_file (path, &err);
+  GdkPixbuf *r0 = gdk_pixbuf_new_from_file (ref, &err);
+  GdkPixbuf *r = gdk_pixbuf_scale_simple (r0, gdk_pixbuf_get_width (pb),
+      gdk_pixbuf_get_height (pb), GDK_INTERP_BILINEAR);
+  double m1[3], c1[3][3], m2[3], c2[3][3];
+
+  g_assert_no_error (err);
+  rgb_moments (pb, m1, c1);
+  rgb_moments (r, m2, c2);
+  *dm = *dc = 0.0;
+  for (int a = 0; a < 3; a++) {
+    *dm += (m1[a] - m2[a]) * (m1[a] - m2[a]);
+    for (int b = 0; b < 3; b++)
+      *dc += (c1[a][b] - c2[a][b]) * (c1[a][b] - c2[a][b]);
+  }
+  *dm = sqrt (*dm);
+  *dc = sqrt (*dc);
+  g_object_unref (pb);
+  g_object_unref (r0);
+  g_object_unref (r);
+}
+
+/* --color-mode histogram brings the result's RGB mean and covariance
+ * closer to the content's than none (horses with The Scream, 48 px, 10
+ * iterations: measured 0.017 / 0.008 against 0.21 / 0.036); a bad mode
+ * is a usage error */
+static void
+test_color_mode (void)
+{
+  const char *src = g_getenv ("STYLEFILTER_SOURCE_DIR");
+  char *style = scream_path ();
+  char *horses = g_build_filename (src, "examples", "horses.jpg", NULL);
+  const char *modes[2] = { "none", "histogram" };
+  double dm[2], dc[2];
+  Run r;
+
+  for (int i = 0; i < 2; i++) {
+    char *out = g_strdup_printf ("%s/color-%s.png", tmpdir, modes[i]);
+    run_stylize (&r, horses, style, "--size", "48", "--iterations", "10",
+        "-q", "--color-mode", modes[i], "-o", out, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    run_clear (&r);
+    moment_distance (out, horses, &dm[i], &dc[i]);
+    g_test_message ("--color-mode %s: distance to the content's mean %.4f, "
+        "covariance %.5f", modes[i], dm[i], dc[i]);
+    g_free (out);
+  }
+  g_assert_cmpfloat (dm[1], <, 0.5 * dm[0]);
+  g_assert_cmpfloat (dc[1], <, 0.5 * dc[0]);
+  expect_usage_error ("--color-mode", "--color-mode", "sepia", NULL);
+  g_free (style);
+  g_free (horses);
+}
+
 /* Two styles: blend weights checked (count, sign, sum); (1, 0) writes the
  * very bytes of the first style alone. */
 static void
@@ -317,6 +402,7 @@ main (int argc, char **argv)
   g_test_add_func ("/stylize/too-small", test_too_small);
   g_test_add_func ("/stylize/run-32", test_run_32);
   g_test_add_func ("/stylize/two-styles", test_two_styles);
+  g_test_add_func ("/stylize/color-mode", test_color_mode);
   g_test_add_func ("/stylize/save-and-load-model", test_save_and_load_model);
   status = g_test_run ();
   if (status == 0)

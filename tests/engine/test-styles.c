@@ -211,6 +211,68 @@ test_bad_blends (void)
   sf_stylizer_free (st);
 }
 
+/* mean[3] and cov[3][3] of a planar image, as the check sees them */
+static void
+stats (const float *img, gsize n, double *m, double c[3][3])
+{
+  for (int k = 0; k < 3; k++) {
+    m[k] = 0.0;
+    for (gsize i = 0; i < n; i++)
+      m[k] += img[k * n + i];
+    m[k] /= n;
+  }
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) {
+      c[a][b] = 0.0;
+      for (gsize i = 0; i < n; i++)
+        c[a][b] += (img[a * n + i] - m[a]) * (img[b * n + i] - m[b]);
+      c[a][b] /= n;
+    }
+}
+
+/* sf_color_match: the style image takes the content's RGB mean and
+ * covariance (1e-5, where nothing is clamped) */
+static void
+test_color_match (void)
+{
+  const int cw = 40, ch = 30, sw2 = 33, sh2 = 27;
+  gsize nc = (gsize) cw * ch, ns = (gsize) sw2 * sh2;
+  float *c = g_new (float, 3 * nc), *st = g_new (float, 3 * ns);
+  double mc[3], ms[3], cc[3][3], cs[3][3], worst = 0.0;
+  GRand *rng = g_rand_new_with_seed (9);
+
+  /* content: correlated, mid-grey; style: orange-blue, wider */
+  for (gsize i = 0; i < nc; i++) {
+    double u = g_rand_double (rng) - 0.5, v = g_rand_double (rng) - 0.5;
+    double q = g_rand_double (rng) - 0.5;
+    c[i] = 0.5 + 0.2 * u;
+    c[nc + i] = 0.45 + 0.1 * u + 0.1 * v + 0.05 * q;
+    c[2 * nc + i] = 0.4 + 0.15 * v;
+  }
+  for (gsize i = 0; i < ns; i++) {
+    double u = g_rand_double (rng) - 0.5, v = g_rand_double (rng) - 0.5;
+    double q = g_rand_double (rng) - 0.5;
+    st[i] = 0.7 + 0.4 * u;
+    st[ns + i] = 0.4 + 0.2 * u - 0.2 * v + 0.1 * q;
+    st[2 * ns + i] = 0.3 + 0.4 * v;
+  }
+  sf_color_match (st, sw2, sh2, c, cw, ch);
+  stats (c, nc, mc, cc);
+  stats (st, ns, ms, cs);
+  for (int a = 0; a < 3; a++) {
+    worst = MAX (worst, fabs (ms[a] - mc[a]));
+    for (int b = 0; b < 3; b++)
+      worst = MAX (worst, fabs (cs[a][b] - cc[a][b]));
+  }
+  g_test_message ("matched: means %.4f %.4f %.4f (content %.4f %.4f %.4f); "
+      "worst difference of mean or covariance %.2e", ms[0], ms[1], ms[2],
+      mc[0], mc[1], mc[2], worst);
+  g_assert_cmpfloat (worst, <, 1e-5);
+  g_free (c);
+  g_free (st);
+  g_rand_free (rng);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -231,6 +293,7 @@ main (int argc, char **argv)
   g_test_add_func ("/styles/against-ref", test_against_ref);
   g_test_add_func ("/styles/reblend-no-pass", test_reblend_no_pass);
   g_test_add_func ("/styles/bad-blends", test_bad_blends);
+  g_test_add_func ("/color/match", test_color_match);
   r = g_test_run ();
   g_free (content);
   g_free (style[0]);
