@@ -104,13 +104,24 @@ void
 sf_color_match (float *style, int sw, int sh, const float *content, int cw,
     int ch)
 {
-  gsize ns = (gsize) sw * sh, nc = (gsize) cw * ch;
-  double ms[3], mc[3], cs[3][3], cc[3][3], cs_isqrt[3][3], cc_sqrt[3][3];
+  gsize nc = (gsize) cw * ch;
+  double mc[3], cc[3][3];
+
+  g_return_if_fail (content && nc > 0);
+  rgb_stats (content, nc, mc, cc);
+  sf_color_match_to (style, sw, sh, mc, cc);
+}
+
+void
+sf_color_match_to (float *style, int sw, int sh, const double *mc,
+    double cc[3][3])
+{
+  gsize ns = (gsize) sw * sh;
+  double ms[3], cs[3][3], cs_isqrt[3][3], cc_sqrt[3][3];
   double a[3][3];
 
-  g_return_if_fail (style && content && ns > 0 && nc > 0);
+  g_return_if_fail (style && mc && cc && ns > 0);
   rgb_stats (style, ns, ms, cs);
-  rgb_stats (content, nc, mc, cc);
   sym_pow (cs, -0.5, cs_isqrt);
   sym_pow (cc, 0.5, cc_sqrt);
   for (int i = 0; i < 3; i++)

@@ -176,6 +176,10 @@ gboolean sf_stylizer_blend_styles (SfStylizer *st, const double *weights,
  * RGB. */
 void sf_color_match (float *style, int sw, int sh, const float *content,
     int cw, int ch);
+/* The same towards a given RGB mean[3] and covariance cov[3][3] (levels
+ * of 1), e.g. measured on a video frame. */
+void sf_color_match_to (float *style, int sw, int sh, const double *mean,
+    double cov[3][3]);
 
 /* VGG forward passes run on style images so far (for tests). */
 guint sf_stylizer_get_style_passes (const SfStylizer *st);

@@ -136,6 +136,7 @@ enum
   PROP_STYLE_LAYERS,
   PROP_NETWORK,
   PROP_PRESERVE_COLORS,
+  PROP_COLOR_MODE,
   PROP_STYLE_SCALE,
   PROP_DEVICE,
   PROP_SEED,
@@ -168,6 +169,7 @@ enum
     | GST_STYLE_FILTER_STYLE_LAYER_RELU4_1)
 #define DEFAULT_PROP_NETWORK GST_STYLE_FILTER_NETWORK_STRUCTURED
 #define DEFAULT_PROP_PRESERVE_COLORS FALSE
+#define DEFAULT_PROP_COLOR_MODE GST_STYLE_FILTER_COLOR_MODE_NONE
 #define DEFAULT_PROP_STYLE_SCALE 1.0
 #define DEFAULT_PROP_DEVICE NULL
 #define DEFAULT_PROP_SEED 0
@@ -350,6 +352,14 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
       g_param_spec_boolean ("preserve-colors", "Preserve colors",
           "Keep the colours of the video and take only the luminance from "
           "the result", DEFAULT_PROP_PRESERVE_COLORS, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_COLOR_MODE,
+      g_param_spec_enum ("color-mode", "Color mode",
+          "Colour control: none; luminance (the video's colours, as "
+          "preserve-colors, which still works on its own); histogram (the "
+          "style images take the video's RGB mean and covariance, measured "
+          "on the first frame of each sequence, before their Gram matrices)",
+          GST_TYPE_STYLE_FILTER_COLOR_MODE, DEFAULT_PROP_COLOR_MODE,
+          mutable_flags));
   g_object_class_install_property (gobject_class, PROP_STYLE_SCALE,
       g_param_spec_double ("style-scale", "Style scale",
           "Size of the style image relative to the processing size (its "
@@ -427,6 +437,7 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_POOLING, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_STYLE_LAYERS, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_NETWORK, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_COLOR_MODE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_STYLE_FILTER_FLOW_WARP, 0);
 }
 
@@ -452,6 +463,7 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->style_layers = DEFAULT_PROP_STYLE_LAYERS;
   s->network = DEFAULT_PROP_NETWORK;
   s->preserve_colors = DEFAULT_PROP_PRESERVE_COLORS;
+  s->color_mode = DEFAULT_PROP_COLOR_MODE;
   s->style_scale = DEFAULT_PROP_STYLE_SCALE;
   s->device = g_strdup (DEFAULT_PROP_DEVICE);
   s->seed = DEFAULT_PROP_SEED;
@@ -649,6 +661,9 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
     case PROP_PRESERVE_COLORS:
       s->preserve_colors = g_value_get_boolean (value);
       break;
+    case PROP_COLOR_MODE:
+      s->color_mode = g_value_get_enum (value);
+      break;
     case PROP_STYLE_SCALE:
       s->style_scale = g_value_get_double (value);
       break;
@@ -775,6 +790,9 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
       break;
     case PROP_PRESERVE_COLORS:
       g_value_set_boolean (value, s->preserve_colors);
+      break;
+    case PROP_COLOR_MODE:
+      g_value_set_enum (value, s->color_mode);
       break;
     case PROP_STYLE_SCALE:
       g_value_set_double (value, s->style_scale);

@@ -62,6 +62,25 @@ typedef enum
 } GstStyleFilterPooling;
 
 /**
+ * GstStyleFilterColorMode:
+ * @GST_STYLE_FILTER_COLOR_MODE_NONE: the colours the optimisation gives
+ *   (default)
+ * @GST_STYLE_FILTER_COLOR_MODE_LUMINANCE: keep the video's colours and
+ *   take the result's luminance (as preserve-colors)
+ * @GST_STYLE_FILTER_COLOR_MODE_HISTOGRAM: match the style images' RGB mean
+ *   and covariance to the video's (measured on the first frame of each
+ *   sequence) before their Gram matrices are taken
+ *
+ * Colour control (Gatys et al. 2017).
+ */
+typedef enum
+{
+  GST_STYLE_FILTER_COLOR_MODE_NONE = 0,
+  GST_STYLE_FILTER_COLOR_MODE_LUMINANCE = 1,
+  GST_STYLE_FILTER_COLOR_MODE_HISTOGRAM = 2,
+} GstStyleFilterColorMode;
+
+/**
  * GstStyleFilterNetwork:
  * @GST_STYLE_FILTER_NETWORK_STRUCTURED: a fixed first layer of edge and
  *   colour-opponent filters under seeded random deeper layers (default)
@@ -126,6 +145,8 @@ GType gst_style_filter_warm_start_get_type (void);
 GType gst_style_filter_optimizer_get_type (void);
 #define GST_TYPE_STYLE_FILTER_POOLING (gst_style_filter_pooling_get_type ())
 GType gst_style_filter_pooling_get_type (void);
+#define GST_TYPE_STYLE_FILTER_COLOR_MODE (gst_style_filter_color_mode_get_type ())
+GType gst_style_filter_color_mode_get_type (void);
 #define GST_TYPE_STYLE_FILTER_NETWORK (gst_style_filter_network_get_type ())
 GType gst_style_filter_network_get_type (void);
 #define GST_TYPE_STYLE_FILTER_STYLE_LAYERS (gst_style_filter_style_layers_get_type ())
@@ -156,6 +177,7 @@ typedef struct
   GstStyleFilterStyleLayers style_layers;
   GstStyleFilterNetwork network;
   gboolean preserve_colors;
+  GstStyleFilterColorMode color_mode;
   gdouble style_scale;
   gchar *device;
   guint64 seed;
@@ -217,6 +239,12 @@ struct _GstStyleFilter
   gint style_w[SF_MAX_STYLES], style_h[SF_MAX_STYLES];
   gdouble blend[SF_MAX_STYLES]; /* the blend weights in force */
   gboolean blend_stale;         /* the stylizer's blend must be redone */
+  /* color-mode=histogram: the video's RGB mean and covariance the styles
+   * were matched to (valid), and the mode they were uploaded under */
+  gdouble color_mean[3];
+  gdouble color_cov[3][3];
+  gboolean color_valid;
+  GstStyleFilterColorMode color_mode;
   guint dev_serial;
   guint net_serial;
   guint style_serial;
@@ -266,6 +294,8 @@ gboolean gst_style_filter_upload_styles (GstStyleFilter * filter,
 void gst_style_filter_upload_coarse_styles (GstStyleFilter * filter,
     const GstStyleFilterSettings * s);
 void gst_style_filter_styles_forget_uploads (GstStyleFilter * filter);
+void gst_style_filter_styles_measure_colors (GstStyleFilter * filter,
+    GstVideoFrame * frame, GstStyleFilterColorMode mode, gboolean restart);
 void gst_style_filter_styles_clear (GstStyleFilter * filter);
 
 /* gststylefilterengine.c, private to the plugin: bringing the engine

@@ -148,6 +148,11 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
 
   start_us = g_get_monotonic_time ();
 
+  /* color-mode=histogram: the styles follow the video's colours, measured
+   * at the start of a sequence */
+  gst_style_filter_styles_measure_colors (filter, in_frame, s.color_mode,
+      reset || filter->new_sequence);
+
   /* changes of style, model, device or size since the last frame */
   if (!gst_style_filter_update_engine (filter, &s, width, height)) {
     gst_style_filter_settings_clear (&s);
@@ -238,7 +243,8 @@ render:
   if (!sf_stylizer_end_frame (filter->stylizer,
           GST_VIDEO_FRAME_PLANE_DATA (out_frame, 0),
           GST_VIDEO_FRAME_PLANE_STRIDE (out_frame, 0), width, height, format,
-          s.preserve_colors, &err))
+          s.preserve_colors
+          || s.color_mode == GST_STYLE_FILTER_COLOR_MODE_LUMINANCE, &err))
     goto engine_error;
 
   ms = (g_get_monotonic_time () - start_us) / 1000.0;

@@ -226,13 +226,19 @@ scaled_size (GstStyleFilter * filter, guint i, const GstStyleFilterSettings
       MIN_PROCESSING_SIDE, sw, sh);
 }
 
-/* Uploads style i at sw x sh to st. */
+/* Uploads style i at sw x sh to st, its colours matched to the video's
+ * under color-mode=histogram. */
 static gboolean
 upload_one (GstStyleFilter * filter, SfStylizer * st, guint i, gint sw,
     gint sh, GError ** err)
 {
   gfloat *rgb = gst_style_image_resample (filter->styles[i], sw, sh);
-  gboolean ok = sf_stylizer_set_style_image (st, i, rgb, sw, sh, err);
+  gboolean ok;
+
+  if (filter->color_mode == GST_STYLE_FILTER_COLOR_MODE_HISTOGRAM
+      && filter->color_valid)
+    sf_color_match_to (rgb, sw, sh, filter->color_mean, filter->color_cov);
+  ok = sf_stylizer_set_style_image (st, i, rgb, sw, sh, err);
 
   g_free (rgb);
   return ok;
@@ -346,4 +352,58 @@ gst_style_filter_styles_clear (GstStyleFilter * filter)
   filter->style_serial = filter->blend_serial = 0;
   filter->warned_style_serial = filter->warned_blend_serial = 0;
   gst_style_filter_styles_forget_uploads (filter);
+}
+
+/* RGB mean and covariance (levels of 1) of a packed 8-bit RGB frame, on
+ * every second pixel of every second row. */
+static void
+frame_colors (GstVideoFrame * frame, gdouble * mean, gdouble cov[3][3])
+{
+  gint w = GST_VIDEO_FRAME_WIDTH (frame), h = GST_VIDEO_FRAME_HEIGHT (frame);
+  gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  gint ps = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, 0);
+  const guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+  gint off[3];
+  gdouble s[3] = { 0 }, ss[3][3] = { {0} }, n = 0;
+
+  for (gint c = 0; c < 3; c++)
+    off[c] = GST_VIDEO_FRAME_COMP_POFFSET (frame, c);
+  for (gint y = 0; y < h; y += 2)
+    for (gint x = 0; x < w; x += 2) {
+      const guint8 *p = data + (gsize) y * stride + (gsize) x * ps;
+      gdouble v[3];
+      for (gint c = 0; c < 3; c++) {
+        v[c] = p[off[c]] / 255.0;
+        s[c] += v[c];
+      }
+      for (gint a = 0; a < 3; a++)
+        for (gint b = 0; b < 3; b++)
+          ss[a][b] += v[a] * v[b];
+      n++;
+    }
+  for (gint a = 0; a < 3; a++)
+    mean[a] = s[a] / n;
+  for (gint a = 0; a < 3; a++)
+    for (gint b = 0; b < 3; b++)
+      cov[a][b] = ss[a][b] / n - mean[a] * mean[b];
+}
+
+void
+gst_style_filter_styles_measure_colors (GstStyleFilter * filter,
+    GstVideoFrame * frame, GstStyleFilterColorMode mode, gboolean restart)
+{
+  gboolean hist = mode == GST_STYLE_FILTER_COLOR_MODE_HISTOGRAM;
+  gboolean was = filter->color_mode == GST_STYLE_FILTER_COLOR_MODE_HISTOGRAM;
+
+  filter->color_mode = mode;
+  if (hist && (restart || !filter->color_valid || !was)) {
+    frame_colors (frame, filter->color_mean, filter->color_cov);
+    filter->color_valid = TRUE;
+    gst_style_filter_styles_forget_uploads (filter);
+    GST_DEBUG_OBJECT (filter, "styles matched to the video's colours: mean "
+        "%.3f %.3f %.3f", filter->color_mean[0], filter->color_mean[1],
+        filter->color_mean[2]);
+  } else if (!hist && was) {
+    gst_style_filter_styles_forget_uploads (filter);       /* unmatched */
+  }
 }

@@ -143,3 +143,25 @@ gst_style_filter_flow_warp_get_type (void)
   }
   return type;
 }
+
+GType
+gst_style_filter_color_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_STYLE_FILTER_COLOR_MODE_NONE, "The optimisation's colours "
+          "(default)", "none"},
+    {GST_STYLE_FILTER_COLOR_MODE_LUMINANCE, "Keep the video's colours, take "
+          "the result's luminance (as preserve-colors)", "luminance"},
+    {GST_STYLE_FILTER_COLOR_MODE_HISTOGRAM, "Match the style images' RGB "
+          "mean and covariance to the video's before their Gram matrices",
+        "histogram"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstStyleFilterColorMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}

@@ -4,7 +4,8 @@
  * at the next frame with no VGG pass on the style images (the stats'
  * style-passes); bad lists are refused with a message naming the property
  * and the entry, at start as an error, while playing as a warning with the
- * previous styles kept.
+ * previous styles kept; color-mode=histogram keeps the video's colour
+ * statistics.
  */
 #include "sftest.h"
 
@@ -256,6 +257,76 @@ GST_START_TEST (test_bad_at_start)
 
 GST_END_TEST;
 
+/* RGB mean and covariance distance of a frame's colour bytes to another's */
+static void
+moments (GstBuffer * buf, gint w, gint h, gdouble * m, gdouble c[3][3])
+{
+  GstVideoInfo info;
+  GstVideoFrame f;
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, w, h);
+  fail_unless (gst_video_frame_map (&f, &info, buf, GST_MAP_READ));
+  memset (c, 0, 9 * sizeof (gdouble));
+  for (gint k = 0; k < 3; k++)
+    m[k] = 0;
+  for (gint pass = 0; pass < 2; pass++)
+    for (gint y = 0; y < h; y++)
+      for (gint x = 0; x < w; x++) {
+        const guint8 *p = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, 0)
+            + y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0) + 3 * x;
+        for (gint a = 0; a < 3; a++) {
+          if (pass == 0)
+            m[a] += p[a] / 255.0 / (w * h);
+          else
+            for (gint b = 0; b < 3; b++)
+              c[a][b] += (p[a] / 255.0 - m[a]) * (p[b] / 255.0 - m[b])
+                  / (w * h);
+        }
+      }
+  gst_video_frame_unmap (&f);
+}
+
+/* color-mode=histogram: the output's RGB mean and covariance closer to the
+ * input's than with none (asserted at half the distance at most) */
+GST_START_TEST (test_color_histogram)
+{
+  const gint w = 32, h = 32;
+  gdouble dm[2], dc[2], mi[3], ci[3][3];
+  GstBuffer *in = sftest_make_frame (GST_VIDEO_FORMAT_RGB, w, h, 0, 0, 0);
+
+  moments (in, w, h, mi, ci);
+  for (gint mode = 0; mode < 2; mode++) {
+    GstHarness *hs = sftest_harness_new ();
+    GstBuffer *out;
+    gdouble mo[3], co[3][3];
+
+    g_object_set (hs->element, "processing-size", 32, "first-iterations", 10,
+        NULL);
+    gst_util_set_object_arg (G_OBJECT (hs->element), "color-mode",
+        mode ? "histogram" : "none");
+    gst_harness_set_src_caps_str (hs,
+        "video/x-raw,format=RGB,width=32,height=32,framerate=25/1");
+    out = gst_harness_push_and_pull (hs, gst_buffer_copy (in));
+    moments (out, w, h, mo, co);
+    dm[mode] = dc[mode] = 0;
+    for (gint a = 0; a < 3; a++) {
+      dm[mode] += (mo[a] - mi[a]) * (mo[a] - mi[a]);
+      for (gint b = 0; b < 3; b++)
+        dc[mode] += (co[a][b] - ci[a][b]) * (co[a][b] - ci[a][b]);
+    }
+    dm[mode] = sqrt (dm[mode]);
+    dc[mode] = sqrt (dc[mode]);
+    g_print ("color-mode %s: distance to the input's mean %.4f, covariance "
+        "%.5f\n", mode ? "histogram" : "none", dm[mode], dc[mode]);
+    gst_buffer_unref (out);
+    gst_harness_teardown (hs);
+  }
+  fail_unless (dm[1] < 0.5 * dm[0] && dc[1] < 0.5 * dc[0]);
+  gst_buffer_unref (in);
+}
+
+GST_END_TEST;
+
 static Suite *
 stylefilter_blend_suite (void)
 {
@@ -269,6 +340,7 @@ stylefilter_blend_suite (void)
   tcase_add_test (tc, test_reblend_while_playing);
   tcase_add_test (tc, test_bad_while_playing);
   tcase_add_test (tc, test_bad_at_start);
+  tcase_add_test (tc, test_color_histogram);
   return s;
 }
 

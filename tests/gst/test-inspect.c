@@ -12,7 +12,8 @@ static const gchar *properties[] = {
   "model-location", "iterations", "first-iterations",
   "content-weight", "style-weight", "tv-weight", "range-weight",
   "temporal-weight", "warm-start", "optimizer", "learning-rate",
-  "processing-size", "pooling", "network", "style-layers", "preserve-colors", "style-scale", "device",
+  "processing-size", "pooling", "network", "style-layers", "preserve-colors",
+  "color-mode", "style-scale", "device",
   "seed", "scene-threshold", "max-frame-time", "flow-warp", "coarse-to-fine",
   "upscale", "drain", "device-name",
 };
