@@ -12,12 +12,12 @@
  *
  * The defaults are the best measured on the embedded network (README "The
  * built-in network"): the structured network drawn under --seed, average
- * pooling, style on relu1_1 .. relu4_1, content weight 1, style weight 1e3,
+ * pooling, style on relu1_1 .. relu5_1, content weight 1, style weight 1e3,
  * tv weight 100, L-BFGS.  The peer's `loss` command
  * (tests/peer/torch_gatys.py) takes the same options, and --save-model
  * writes the network actually used, for the peer's --model.  --network
- * random --pooling max --style-layers 1,2,3,4,5 --tv-weight 0 is the
- * earlier default (the peer's own defaults).
+ * random --pooling max --tv-weight 0 is the earlier default (the peer's
+ * own defaults).
  *
  * Exit status: 0 on success, 1 on any error (the message goes to stderr),
  * 2 on a bad command line.
@@ -170,7 +170,7 @@ options_context (Options *o)
           "comma-separated, normalised to sum 1 (default equal)", "W,W"},
     {"style-layers", 0, 0, G_OPTION_ARG_STRING, &o->style_layers,
         "Layers that carry the style, comma-separated: relu1_1 .. relu5_1 "
-          "or 1 .. 5 (default relu1_1,relu2_1,relu3_1,relu4_1)", "LIST"},
+          "or 1 .. 5 (default all five)", "LIST"},
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &o->model,
         "VGG-19 weights, safetensors with torchvision names (default: the "
           "embedded network drawn under --seed)", "FILE"},
@@ -203,8 +203,7 @@ options_context (Options *o)
       "examples/horses.jpg examples/scream.jpg --size 128 -o out/h.png\n\n"
       "The defaults are the best measured on the embedded network (README "
       "\"The built-in\nnetwork\"); --network random --pooling max "
-      "--style-layers 1,2,3,4,5 --tv-weight 0\nis the earlier default, the "
-      "PyTorch peer's.\n");
+      "--tv-weight 0 is the earlier\ndefault, the PyTorch peer's.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
   return ctx;
 }
@@ -257,8 +256,7 @@ check_choice (const char *name, char **value, const char *first,
   return TRUE;
 }
 
-/* "relu1_1,relu3_1" or "1,3" -> bits 0 and 2; NULL: the default,
- * relu1_1 .. relu4_1. */
+/* "relu1_1,relu3_1" or "1,3" -> bits 0 and 2; NULL: all five. */
 static gboolean
 parse_style_layers (const char *list, guint *mask, GError **error)
 {
@@ -267,7 +265,7 @@ parse_style_layers (const char *list, guint *mask, GError **error)
 
   *mask = 0;
   if (!list) {
-    *mask = 0xf;                /* relu1_1 .. relu4_1 */
+    *mask = SF_STYLE_LAYERS_ALL;
     return TRUE;
   }
   names = g_strsplit (list, ",", -1);

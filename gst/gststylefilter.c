@@ -53,8 +53,8 @@
  * (#GstStyleFilter:network, drawn under #GstStyleFilter:seed); the
  * defaults of #GstStyleFilter:pooling, #GstStyleFilter:style-layers and
  * #GstStyleFilter:tv-weight are the ones measured best on it.  With
- * pretrained weights, start from style-layers on all five layers and a
- * small tv-weight (README, "The built-in network").  Interlaced
+ * pretrained weights, keep style-layers on all five layers and lower
+ * tv-weight (README, "The built-in network").  Interlaced
  * video is refused at negotiation: put deinterlace in front.
  *
  * Each fault posts one ERROR, naming its cause and the property to fix.
@@ -98,9 +98,9 @@
  * |[
  * gst-launch-1.0 -e filesrc location=in.mp4 ! decodebin ! videoconvert ! \
  *   stylefilter style-location=scream.jpg model-location=vgg19.safetensors \
- *   style-layers=relu1_1+relu2_1+relu3_1+relu4_1+relu5_1 tv-weight=1 ! \
- *   videoconvert ! vp8enc ! webmmux ! filesink location=out.webm
- * ]| The same with pretrained VGG-19 on Gatys et al.'s five style layers.
+ *   tv-weight=1 ! videoconvert ! vp8enc ! webmmux ! \
+ *   filesink location=out.webm
+ * ]| The same with pretrained VGG-19 and a small TV weight.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -166,7 +166,8 @@ enum
 #define DEFAULT_PROP_STYLE_LAYERS (GST_STYLE_FILTER_STYLE_LAYER_RELU1_1 \
     | GST_STYLE_FILTER_STYLE_LAYER_RELU2_1 \
     | GST_STYLE_FILTER_STYLE_LAYER_RELU3_1 \
-    | GST_STYLE_FILTER_STYLE_LAYER_RELU4_1)
+    | GST_STYLE_FILTER_STYLE_LAYER_RELU4_1 \
+    | GST_STYLE_FILTER_STYLE_LAYER_RELU5_1)
 #define DEFAULT_PROP_NETWORK GST_STYLE_FILTER_NETWORK_STRUCTURED
 #define DEFAULT_PROP_PRESERVE_COLORS FALSE
 #define DEFAULT_PROP_COLOR_MODE GST_STYLE_FILTER_COLOR_MODE_NONE
@@ -343,7 +344,8 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_STYLE_LAYERS,
       g_param_spec_flags ("style-layers", "Style layers",
           "The VGG-19 layers whose Gram matrices carry the style, joined "
-          "by '+' (e.g. \"relu1_1+relu2_1+relu3_1+relu4_1\"); the style loss "
+          "by '+' (e.g. \"relu1_1+relu2_1+relu3_1+relu4_1\", all but the "
+          "coarsest); the style loss "
           "is their mean.  A value that names none is refused with a "
           "warning",
           GST_TYPE_STYLE_FILTER_STYLE_LAYERS, DEFAULT_PROP_STYLE_LAYERS,

@@ -176,6 +176,13 @@ GST_START_TEST (test_reblend_while_playing)
   fail_unless_equals_int (p1, 2);
   fail_unless_equals_int (p2, 2);
   fail_unless (fabs (s1 - s2) > 1e-3 * s1);
+  /* a new list with one entry changed: one more pass, for that entry */
+  g_free (list);
+  list = two_styles ("horses.jpg");
+  gst_util_set_object_arg (G_OBJECT (b.h->element), "style-locations", list);
+  gst_buffer_unref (blend_push (&b, &s2, &p2));
+  g_print ("second entry changed: %u passes\n", p2);
+  fail_unless_equals_int (p2, 3);
   blend_free (&b);
   g_free (list);
 }

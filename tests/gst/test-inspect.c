@@ -115,7 +115,7 @@ GST_START_TEST (test_property_specs)
   fail_unless_equals_string (g_type_name (p->value_type),
       "GstStyleFilterStyleLayers");
   fail_unless_equals_int (G_PARAM_SPEC_FLAGS (p)->default_value,
-      0xf /* relu1_1 .. relu4_1 */ );
+      0x1f /* relu1_1 .. relu5_1 */ );
   fail_unless_equals_int (G_PARAM_SPEC_FLAGS (p)->flags_class->mask, 0x1f);
   p = g_object_class_find_property (klass, "tv-weight");
   fail_unless (G_PARAM_SPEC_DOUBLE (p)->default_value == 100.0);
