@@ -255,6 +255,17 @@ struct _GstStyleFilter
   gboolean warned_non_finite;   /* the non-finite loss warning was posted */
   gboolean errored;             /* an error was posted since start() */
   guint64 frame_count;
+  /* the last frame sent (gststylefilterframe.c): its input's hash and
+   * timestamp, the settings it was made with and its loss terms, so that
+   * the same frame asked for again after a flush (an editor's seek to
+   * where it stands: GES prerolls, then seeks to the start) is sent again
+   * from the stylizer's previous result instead of optimised afresh */
+  gboolean last_valid;
+  guint64 last_hash;
+  GstClockTime last_pts;
+  gint last_width, last_height, last_format;
+  GstStyleFilterSettings last_settings;
+  SfLossTerms last_terms;
 };
 
 GST_ELEMENT_REGISTER_DECLARE (stylefilter);
@@ -268,6 +279,8 @@ void gst_style_filter_settings_clear (GstStyleFilterSettings * s);
 /* gststylefilterframe.c: stylizes one frame (the transform_frame vfunc). */
 GstFlowReturn gst_style_filter_process_frame (GstStyleFilter * filter,
     GstVideoFrame * in_frame, GstVideoFrame * out_frame);
+/* Forgets the last frame sent (its stylizer is gone). */
+void gst_style_filter_forget_last (GstStyleFilter * filter);
 
 /* The engine's smallest optimisation size. */
 #define MIN_PROCESSING_SIDE 16

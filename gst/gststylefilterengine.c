@@ -47,6 +47,7 @@ gst_style_filter_free_stylizer (GstStyleFilter * filter)
 {
   g_clear_pointer (&filter->coarse, sf_stylizer_free);
   g_clear_pointer (&filter->stylizer, sf_stylizer_free);
+  gst_style_filter_forget_last (filter);
 }
 
 void

@@ -18,6 +18,7 @@
 #endif
 
 #include <math.h>
+#include <string.h>
 
 #include "gststylefilter.h"
 #include "sf-pyramid.h"
@@ -103,21 +104,226 @@ gst_style_filter_non_finite (GstStyleFilter * filter, SfFrameResult * res,
   return sf_stylizer_revert_frame (filter->stylizer, err);
 }
 
+/* The engine's parameters from a copy of the settings. */
+static void
+gst_style_filter_params (const GstStyleFilterSettings * s, SfParams * params)
+{
+  sf_params_init (params);
+  params->weights.content = s->content_weight;
+  params->weights.style = s->style_weight;
+  params->weights.tv = s->tv_weight;
+  /* the flags' bits are the engine's: bit l for relu(l+1)_1 */
+  params->weights.style_layers = s->style_layers;
+  params->weights.range = s->range_weight;
+  params->weights.temporal =
+      s->warm_start != GST_STYLE_FILTER_WARM_START_NONE ?
+      s->temporal_weight : 0.0;
+  params->optimizer = s->optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
+      SF_OPTIMIZER_ADAM : SF_OPTIMIZER_LBFGS;
+  if (s->learning_rate > 0)
+    params->learning_rate = s->learning_rate;
+  else
+    params->learning_rate = s->optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
+        AUTO_LEARNING_RATE_ADAM : AUTO_LEARNING_RATE_LBFGS;
+}
+
+/* the buffer's stream time (the position in the file, which keyframes and
+ * an editor's timeline use), or GST_CLOCK_TIME_NONE */
+static GstClockTime
+gst_style_filter_stream_time (GstStyleFilter * filter, GstBuffer * buf)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
+
+  if (trans->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  return gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME,
+      GST_BUFFER_PTS (buf));
+}
+
 /* Brings the controlled properties (a GstControlSource bound to a weight,
  * an editor's keyframes) to the buffer's stream time, before the settings
  * are copied. */
 static void
 gst_style_filter_sync_controls (GstStyleFilter * filter, GstBuffer * buf)
 {
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
-  GstClockTime t;
+  GstClockTime t = gst_style_filter_stream_time (filter, buf);
 
-  if (trans->segment.format != GST_FORMAT_TIME)
-    return;
-  t = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME,
-      GST_BUFFER_PTS (buf));
   if (GST_CLOCK_TIME_IS_VALID (t))
     gst_object_sync_values (GST_OBJECT (filter), t);
+}
+
+/* The stylefilter-stats message of a frame sent. */
+static void
+gst_style_filter_post_stats (GstStyleFilter * filter,
+    const SfFrameResult * res, const SfParams * params,
+    const GstStyleFilterSettings * s, gint iterations, gint coarse_iterations,
+    gdouble ms, gboolean scene_cut, GstBuffer * buf)
+{
+  GstMessage *msg;
+
+  msg = gst_message_new_element (GST_OBJECT (filter),
+      gst_structure_new ("stylefilter-stats",
+          "frame", G_TYPE_UINT64, filter->frame_count,
+          "iterations", G_TYPE_INT, res->iterations,
+          "max-iterations", G_TYPE_INT, iterations,
+          "evaluations", G_TYPE_INT, res->evaluations,
+          "stop-reason", G_TYPE_STRING, res->stop,
+          "history", G_TYPE_INT, res->history,
+          "coarse-iterations", G_TYPE_INT, coarse_iterations,
+          "total-loss", G_TYPE_DOUBLE, res->terms.total,
+          "content-loss", G_TYPE_DOUBLE, res->terms.content,
+          "style-loss", G_TYPE_DOUBLE, res->terms.style,
+          "temporal-loss", G_TYPE_DOUBLE, res->terms.temporal,
+          "tv-loss", G_TYPE_DOUBLE, res->terms.tv,
+          "range-loss", G_TYPE_DOUBLE, res->terms.range,
+          "content-weight", G_TYPE_DOUBLE, params->weights.content,
+          "style-weight", G_TYPE_DOUBLE, params->weights.style,
+          "tv-weight", G_TYPE_DOUBLE, params->weights.tv,
+          "temporal-weight", G_TYPE_DOUBLE, params->weights.temporal,
+          "style-scale", G_TYPE_DOUBLE, s->style_scale,
+          "style-passes", G_TYPE_UINT,
+          sf_stylizer_get_style_passes (filter->stylizer),
+          "milliseconds", G_TYPE_DOUBLE, ms,
+          "processing-width", G_TYPE_INT,
+          sf_stylizer_get_width (filter->stylizer),
+          "processing-height", G_TYPE_INT,
+          sf_stylizer_get_height (filter->stylizer),
+          "scene-cut", G_TYPE_BOOLEAN, scene_cut,
+          "stream-time", G_TYPE_UINT64,
+          gst_style_filter_stream_time (filter, buf), NULL));
+  gst_element_post_message (GST_ELEMENT (filter), msg);
+}
+
+/* ---- the same frame again after a flush -------------------------------- */
+
+/* FNV-1a over the frame's visible bytes, row by row (not the padding). */
+static guint64
+gst_style_filter_frame_hash (GstVideoFrame * frame)
+{
+  const guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+  gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  gsize row = (gsize) GST_VIDEO_FRAME_WIDTH (frame) *
+      GST_VIDEO_FRAME_COMP_PSTRIDE (frame, 0);
+  guint64 h = G_GUINT64_CONSTANT (14695981039346656037);
+  gint y;
+  gsize x;
+
+  for (y = 0; y < GST_VIDEO_FRAME_HEIGHT (frame); y++) {
+    const guint8 *p = data + (gsize) y * stride;
+    for (x = 0; x + 8 <= row; x += 8) {
+      guint64 w;
+      memcpy (&w, p + x, 8);
+      h = (h ^ w) * G_GUINT64_CONSTANT (1099511628211);
+    }
+    for (; x < row; x++)
+      h = (h ^ p[x]) * G_GUINT64_CONSTANT (1099511628211);
+  }
+  return h;
+}
+
+/* Whether two copies of the settings make the same frame: every value,
+ * the strings and arrays through their serials. */
+static gboolean
+gst_style_filter_settings_same (const GstStyleFilterSettings * a,
+    const GstStyleFilterSettings * b)
+{
+  return a->iterations == b->iterations
+      && a->first_iterations == b->first_iterations
+      && a->content_weight == b->content_weight
+      && a->style_weight == b->style_weight
+      && a->tv_weight == b->tv_weight
+      && a->range_weight == b->range_weight
+      && a->temporal_weight == b->temporal_weight
+      && a->warm_start == b->warm_start && a->optimizer == b->optimizer
+      && a->learning_rate == b->learning_rate
+      && a->processing_size == b->processing_size
+      && a->pooling == b->pooling && a->style_layers == b->style_layers
+      && a->network == b->network && a->preserve_colors == b->preserve_colors
+      && a->color_mode == b->color_mode && a->style_scale == b->style_scale
+      && a->seed == b->seed && a->scene_threshold == b->scene_threshold
+      && a->max_frame_time == b->max_frame_time
+      && a->flow_warp == b->flow_warp
+      && a->coarse_to_fine == b->coarse_to_fine && a->upscale == b->upscale
+      && a->style_serial == b->style_serial
+      && a->blend_serial == b->blend_serial
+      && a->net_serial == b->net_serial
+      && a->device_serial == b->device_serial;
+}
+
+void
+gst_style_filter_forget_last (GstStyleFilter * filter)
+{
+  filter->last_valid = FALSE;
+  gst_style_filter_settings_clear (&filter->last_settings);
+}
+
+static void
+gst_style_filter_remember_last (GstStyleFilter * filter, guint64 hash,
+    GstBuffer * buf, SfPixelFormat format, gint width, gint height,
+    const GstStyleFilterSettings * s, const SfLossTerms * terms)
+{
+  gst_style_filter_forget_last (filter);
+  filter->last_valid = TRUE;
+  filter->last_hash = hash;
+  filter->last_pts = GST_BUFFER_PTS (buf);
+  filter->last_format = format;
+  filter->last_width = width;
+  filter->last_height = height;
+  filter->last_terms = *terms;
+  gst_style_filter_settings_copy (&filter->last_settings, s);
+}
+
+/* After a flush (not new caps or a new stylizer), the first frame is the
+ * last one sent: same timestamp, same pixels, same settings. */
+static gboolean
+gst_style_filter_is_repeat (GstStyleFilter * filter, gboolean reset,
+    guint64 hash, GstBuffer * buf, SfPixelFormat format, gint width,
+    gint height, const GstStyleFilterSettings * s)
+{
+  return reset && !filter->new_sequence && filter->last_valid
+      && filter->stylizer != NULL && filter->last_hash == hash
+      && filter->last_pts == GST_BUFFER_PTS (buf)
+      && GST_CLOCK_TIME_IS_VALID (filter->last_pts)
+      && (gint) filter->last_format == (gint) format
+      && filter->last_width == width && filter->last_height == height
+      && gst_style_filter_settings_same (&filter->last_settings, s);
+}
+
+/* Sends the last frame again: its content frame back in place, the image
+ * put back to the previous result (which is that frame's result, whatever
+ * a cancelled frame after it left), and the sequence goes on from there. */
+static gboolean
+gst_style_filter_repeat_frame (GstStyleFilter * filter,
+    GstVideoFrame * in_frame, GstVideoFrame * out_frame,
+    const GstStyleFilterSettings * s, SfPixelFormat format, gint64 start_us,
+    GError ** err)
+{
+  gint width = GST_VIDEO_FRAME_WIDTH (in_frame);
+  gint height = GST_VIDEO_FRAME_HEIGHT (in_frame);
+  SfFrameResult res = { {0,}, };
+  SfParams params;
+
+  if (!sf_stylizer_set_content_frame (filter->stylizer,
+          GST_VIDEO_FRAME_PLANE_DATA (in_frame, 0),
+          GST_VIDEO_FRAME_PLANE_STRIDE (in_frame, 0), width, height, format,
+          err)
+      || !sf_stylizer_revert_frame (filter->stylizer, err)
+      || !sf_stylizer_end_frame (filter->stylizer,
+          GST_VIDEO_FRAME_PLANE_DATA (out_frame, 0),
+          GST_VIDEO_FRAME_PLANE_STRIDE (out_frame, 0), width, height, format,
+          s->preserve_colors
+          || s->color_mode == GST_STYLE_FILTER_COLOR_MODE_LUMINANCE, err))
+    return FALSE;
+
+  GST_DEBUG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": the frame before "
+      "the flush again, sent from its result", filter->frame_count);
+  res.terms = filter->last_terms;
+  res.stop = "repeat";
+  gst_style_filter_params (s, &params);
+  gst_style_filter_post_stats (filter, &res, &params, s, 0, 0,
+      (g_get_monotonic_time () - start_us) / 1000.0, FALSE, in_frame->buffer);
+  filter->frame_count++;
+  return TRUE;
 }
 
 GstFlowReturn
@@ -136,8 +342,8 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   gint64 deadline_us;
   gdouble change, ms;
   gint64 start_us;
+  guint64 hash;
   SfParams params;
-  GstMessage *msg;
 
   gst_style_filter_sync_controls (filter, in_frame->buffer);
   GST_OBJECT_LOCK (filter);
@@ -147,6 +353,15 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   GST_OBJECT_UNLOCK (filter);
 
   start_us = g_get_monotonic_time ();
+  hash = gst_style_filter_frame_hash (in_frame);
+  if (gst_style_filter_is_repeat (filter, reset, hash, in_frame->buffer,
+          format, width, height, &s)) {
+    if (!gst_style_filter_repeat_frame (filter, in_frame, out_frame, &s,
+            format, start_us, &err))
+      goto engine_error;
+    gst_style_filter_settings_clear (&s);
+    return GST_FLOW_OK;
+  }
 
   /* color-mode=histogram: the styles follow the video's colours, measured
    * at the start of a sequence */
@@ -164,8 +379,10 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
    * after a reset is not meaningful) */
   reset = reset || filter->new_sequence;
   filter->new_sequence = FALSE;
-  if (reset)
+  if (reset) {
     sf_stylizer_reset_sequence (filter->stylizer);
+    gst_style_filter_forget_last (filter);      /* its result is gone */
+  }
 
   if (!sf_stylizer_set_content_frame (filter->stylizer,
           GST_VIDEO_FRAME_PLANE_DATA (in_frame, 0),
@@ -179,6 +396,7 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
     GST_DEBUG_OBJECT (filter, "scene cut: change %f > %f", change,
         s.scene_threshold);
     sf_stylizer_reset_sequence (filter->stylizer);
+    gst_style_filter_forget_last (filter);
   }
   first = change < 0 || scene_cut;
   iterations = first ? s.first_iterations : s.iterations;
@@ -193,23 +411,7 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
           SF_WARM_PREVIOUS : SF_WARM_NONE, &err))
     goto engine_error;
 
-  sf_params_init (&params);
-  params.weights.content = s.content_weight;
-  params.weights.style = s.style_weight;
-  params.weights.tv = s.tv_weight;
-  /* the flags' bits are the engine's: bit l for relu(l+1)_1 */
-  params.weights.style_layers = s.style_layers;
-  params.weights.range = s.range_weight;
-  params.weights.temporal =
-      s.warm_start != GST_STYLE_FILTER_WARM_START_NONE ?
-      s.temporal_weight : 0.0;
-  params.optimizer = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
-      SF_OPTIMIZER_ADAM : SF_OPTIMIZER_LBFGS;
-  if (s.learning_rate > 0)
-    params.learning_rate = s.learning_rate;
-  else
-    params.learning_rate = s.optimizer == GST_STYLE_FILTER_OPTIMIZER_ADAM ?
-        AUTO_LEARNING_RATE_ADAM : AUTO_LEARNING_RATE_LBFGS;
+  gst_style_filter_params (&s, &params);
 
   /* draining: the warm start goes out as it is */
   if (g_atomic_int_get (&filter->cancel) & GST_STYLE_FILTER_CANCEL_DRAIN) {
@@ -255,36 +457,11 @@ render:
       res.terms.style, res.terms.temporal, res.terms.tv, res.terms.range, ms,
       scene_cut ? ", scene cut" : "");
 
-  msg = gst_message_new_element (GST_OBJECT (filter),
-      gst_structure_new ("stylefilter-stats",
-          "frame", G_TYPE_UINT64, filter->frame_count,
-          "iterations", G_TYPE_INT, res.iterations,
-          "max-iterations", G_TYPE_INT, iterations,
-          "evaluations", G_TYPE_INT, res.evaluations,
-          "stop-reason", G_TYPE_STRING, res.stop,
-          "history", G_TYPE_INT, res.history,
-          "coarse-iterations", G_TYPE_INT, coarse_iterations,
-          "total-loss", G_TYPE_DOUBLE, res.terms.total,
-          "content-loss", G_TYPE_DOUBLE, res.terms.content,
-          "style-loss", G_TYPE_DOUBLE, res.terms.style,
-          "temporal-loss", G_TYPE_DOUBLE, res.terms.temporal,
-          "tv-loss", G_TYPE_DOUBLE, res.terms.tv,
-          "range-loss", G_TYPE_DOUBLE, res.terms.range,
-          "content-weight", G_TYPE_DOUBLE, params.weights.content,
-          "style-weight", G_TYPE_DOUBLE, params.weights.style,
-          "tv-weight", G_TYPE_DOUBLE, params.weights.tv,
-          "temporal-weight", G_TYPE_DOUBLE, params.weights.temporal,
-          "style-scale", G_TYPE_DOUBLE, s.style_scale,
-          "style-passes", G_TYPE_UINT,
-          sf_stylizer_get_style_passes (filter->stylizer),
-          "milliseconds", G_TYPE_DOUBLE, ms,
-          "processing-width", G_TYPE_INT,
-          sf_stylizer_get_width (filter->stylizer),
-          "processing-height", G_TYPE_INT,
-          sf_stylizer_get_height (filter->stylizer),
-          "scene-cut", G_TYPE_BOOLEAN, scene_cut, NULL));
-  gst_element_post_message (GST_ELEMENT (filter), msg);
+  gst_style_filter_post_stats (filter, &res, &params, &s, iterations,
+      coarse_iterations, ms, scene_cut, in_frame->buffer);
   filter->frame_count++;
+  gst_style_filter_remember_last (filter, hash, in_frame->buffer, format,
+      width, height, &s, &res.terms);
 
   gst_style_filter_update_latency (filter, ms);
   gst_style_filter_settings_clear (&s);

@@ -208,6 +208,111 @@ GST_START_TEST (test_restart_events)
 
 GST_END_TEST;
 
+/* A flushing seek back to the frame just sent (GES prerolls the first
+ * frame, then seeks to it; an editor seeks to where it stands): the same
+ * pixels at the same timestamp with the same settings are sent again from
+ * their result, with no evaluation, byte for byte, and the next frame goes
+ * on from it as a warm frame.  Anything different optimises afresh. */
+static GstBuffer *
+push_timed (Seq * q, GstBuffer * in, GstClockTime pts, GstStructure ** stats)
+{
+  GstMessage *msg;
+  GstBuffer *out;
+
+  GST_BUFFER_PTS (in) = pts;
+  GST_BUFFER_DURATION (in) = 40 * GST_MSECOND;
+  fail_unless_equals_int (gst_harness_push (q->h, in), GST_FLOW_OK);
+  out = gst_harness_pull (q->h);
+  fail_unless (out != NULL);
+  *stats = NULL;
+  while ((msg = gst_bus_pop_filtered (q->bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "stylefilter-stats")) {
+      if (*stats)
+        gst_structure_free (*stats);
+      *stats = gst_structure_copy (s);
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless (*stats != NULL, "no stylefilter-stats message");
+  return out;
+}
+
+static void
+flush (Seq * q)
+{
+  GstSegment seg;
+
+  fail_unless (gst_harness_push_event (q->h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (q->h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (q->h, gst_event_new_segment (&seg)));
+}
+
+static void
+expect_stop (GstStructure * s, const gchar * stop, gint max_iterations)
+{
+  GST_INFO ("stop %s, evaluations %d, max-iterations %d",
+      gst_structure_get_string (s, "stop-reason"),
+      field_int (s, "evaluations"), field_int (s, "max-iterations"));
+  if (stop) {
+    fail_unless_equals_string (gst_structure_get_string (s, "stop-reason"),
+        stop);
+  } else {
+    fail_if (g_strcmp0 (gst_structure_get_string (s, "stop-reason"),
+            "repeat") == 0, "a changed frame was sent again");
+  }
+  fail_unless_equals_int (field_int (s, "max-iterations"), max_iterations);
+  gst_structure_free (s);
+}
+
+GST_START_TEST (test_same_frame_after_flush)
+{
+  GstBuffer *a = sftest_make_frame (FMT, W, H, 0, 2, 1);
+  GstBuffer *b = sftest_make_frame (FMT, W, H, 1, 2, 2);
+  GstBuffer *sent, *again, *out;
+  GstStructure *s;
+  Seq q;
+
+  seq_init (&q, W, H);
+  sent = push_timed (&q, gst_buffer_copy (a), 0, &s);
+  expect_stop (s, NULL, 2);
+  flush (&q);
+  again = push_timed (&q, gst_buffer_copy (a), 0, &s);
+  fail_unless_equals_int (field_int (s, "evaluations"), 0);
+  expect_stop (s, "repeat", 0);
+  fail_unless_equals_float (sftest_frame_mad (FMT, W, H, sent, again), 0.0);
+  out = push_timed (&q, gst_buffer_copy (b), 40 * GST_MSECOND, &s);
+  fail_unless (sftest_frame_mad (FMT, W, H, sent, out) > 0.0);
+  gst_buffer_unref (out);
+  expect_stop (s, NULL, 3);     /* a warm frame after the repeat */
+
+  /* the same pixels at another time, other pixels at the same time,
+   * other settings: optimised afresh */
+  flush (&q);
+  gst_buffer_unref (push_timed (&q, gst_buffer_copy (b), 0, &s));
+  expect_stop (s, NULL, 2);
+  flush (&q);
+  gst_buffer_unref (push_timed (&q, gst_buffer_copy (a), 0, &s));
+  expect_stop (s, NULL, 2);
+  g_object_set (q.h->element, "style-weight", 500.0, NULL);
+  flush (&q);
+  gst_buffer_unref (push_timed (&q, gst_buffer_copy (a), 0, &s));
+  expect_stop (s, NULL, 2);
+  /* and with nothing changed it repeats again */
+  flush (&q);
+  gst_buffer_unref (push_timed (&q, gst_buffer_copy (a), 0, &s));
+  expect_stop (s, "repeat", 0);
+
+  gst_buffer_unref (sent);
+  gst_buffer_unref (again);
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+  seq_clear (&q);
+}
+
+GST_END_TEST;
+
 /* max-frame-time: a 1 ms budget stops after the first iteration, a large
  * one lets all run. */
 GST_START_TEST (test_max_frame_time)
@@ -270,6 +375,7 @@ stylefilter_sequence_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_warm_frames_run_all_iterations);
   tcase_add_test (tc, test_restart_events);
+  tcase_add_test (tc, test_same_frame_after_flush);
   tcase_add_test (tc, test_max_frame_time);
   tcase_add_test (tc, test_coarse_to_fine);
   return s;
