@@ -16,6 +16,7 @@ packages=(
   python3-torch python3-torchvision python3-pil python3-numpy
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   ges1.0-tools gir1.2-ges-1.0
+  dpkg-dev debhelper
 )
 
 missing=()
