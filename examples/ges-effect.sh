@@ -100,7 +100,8 @@ ges-launch-1.0 --no-interactive -t video --video-caps "$restriction" \
 # ges-launch reports its progress on one line with carriage returns, and
 # exits 0 on some errors: its "ERROR" lines decide
 if [ "$status" -ne 0 ] || grep -q "ERROR" "$log"; then
-  tr '\r' '\n' <"$log" | grep -v "^<position" | grep -v "^$" >&2
+  tr '\r' '\n' <"$log" | sed 's/\x1b\[[0-9;]*m//g' |
+    grep -v "^<position" | grep -v "^$" >&2
   rm -f "$output"
   exit 1
 fi
