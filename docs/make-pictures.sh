@@ -9,9 +9,9 @@
 #                        out/demo.webm as examples/demo.sh makes it with
 #                        its defaults
 #
-#   sh docs/make-pictures.sh     (after bash .ci/setup.sh; about 40 minutes
-#                                 on lavapipe with 2 cores: the still ~30,
-#                                 the demo ~7)
+#   sh docs/make-pictures.sh     (after bash .ci/setup.sh; about an hour
+#                                 on lavapipe with 2 cores: the still ~55
+#                                 minutes, the demo ~7)
 #
 # Environment: BUILD_DIR (default ./build), SIZE (default 256),
 # ITERATIONS (default 100), SKIP_STILL=1 or SKIP_DEMO=1 to remake one
