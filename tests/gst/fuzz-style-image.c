@@ -894,7 +894,7 @@ main (int argc, char **argv)
     g_free (st.bug_first[i]);
   }
   g_print ("1..%u\n", st.tap);
-  g_print ("fuzz-style-image: %u inputs, %u decoded, %u rejected", st.inputs,
+  g_print ("# fuzz-style-image: %u inputs, %u decoded, %u rejected", st.inputs,
       st.decoded, st.rejected);
   if (st.known_bugs)
     g_print (", %u hit known GStreamer bugs", st.known_bugs);
