@@ -37,21 +37,7 @@ if shutil.which("ges-launch-1.0") is None:
     sys.exit(0)
 
 Gst.init(None)
-results = []
-
-
-def ok(cond, name):
-    results.append(bool(cond))
-    print("%s %d - %s" % ("ok" if cond else "not ok", len(results), name))
-    sys.stdout.flush()
-
-
-def run_to_end(p):
-    p.set_state(Gst.State.PLAYING)
-    msg = p.get_bus().timed_pop_filtered(
-        120 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
-    p.set_state(Gst.State.NULL)
-    return msg is not None and msg.type == Gst.MessageType.EOS
+from gsttap import ok, results, run_to_end  # noqa: E402
 
 
 def make_clip(path):

@@ -25,13 +25,7 @@ except (ImportError, ValueError) as e:
     sys.exit(0)
 
 Gst.init(None)
-results = []
-
-
-def ok(cond, name):
-    results.append(cond)
-    print("%s %d - %s" % ("ok" if cond else "not ok", len(results), name))
-    sys.stdout.flush()
+from gsttap import ok, results, run_to_end  # noqa: E402
 
 
 def make_clip(path, frames):
@@ -40,14 +34,6 @@ def make_clip(path, frames):
         "height=36,framerate=10/1 ! videoconvert ! vp8enc deadline=1 ! "
         "webmmux ! filesink location=%s" % (frames, path))
     run_to_end(p)
-
-
-def run_to_end(p):
-    p.set_state(Gst.State.PLAYING)
-    msg = p.get_bus().timed_pop_filtered(
-        120 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
-    p.set_state(Gst.State.NULL)
-    return msg is not None and msg.type == Gst.MessageType.EOS
 
 
 def count_frames(path):
