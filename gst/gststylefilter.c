@@ -120,6 +120,7 @@ enum
   PROP_STYLE_LOCATION,
   PROP_STYLE_LOCATIONS,
   PROP_STYLE_BLEND_WEIGHTS,
+  PROP_STYLE_BLEND,
   PROP_MODEL_LOCATION,
   PROP_ITERATIONS,
   PROP_FIRST_ITERATIONS,
@@ -150,6 +151,7 @@ enum
 };
 
 #define DEFAULT_PROP_STYLE_LOCATION NULL
+#define DEFAULT_PROP_STYLE_BLEND -1.0
 #define DEFAULT_PROP_MODEL_LOCATION NULL
 #define DEFAULT_PROP_ITERATIONS 10
 #define DEFAULT_PROP_FIRST_ITERATIONS 50
@@ -274,6 +276,14 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
               -G_MAXDOUBLE, G_MAXDOUBLE, 1.0,
               G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS),
           mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_STYLE_BLEND,
+      g_param_spec_double ("style-blend", "Style blend",
+          "A position along style-locations that keyframes can animate: "
+          "x in [0, n-1] gives style i the weight max(0, 1 - |x - i|), a "
+          "cross-fade from each style to the next (0.25: 3/4 of the "
+          "first, 1/4 of the second); it overrides style-blend-weights.  "
+          "-1: off, style-blend-weights rule", -1.0, SF_MAX_STYLES - 1,
+          DEFAULT_PROP_STYLE_BLEND, control_flags));
   g_object_class_install_property (gobject_class, PROP_MODEL_LOCATION,
       g_param_spec_string ("model-location", "Model location",
           "Path of a VGG-19 in safetensors format (torchvision key names); "
@@ -449,6 +459,7 @@ gst_style_filter_init (GstStyleFilter * filter)
   GstStyleFilterSettings *s = &filter->settings;
 
   s->style_location = g_strdup (DEFAULT_PROP_STYLE_LOCATION);
+  s->style_blend = DEFAULT_PROP_STYLE_BLEND;
   s->model_location = g_strdup (DEFAULT_PROP_MODEL_LOCATION);
   s->iterations = DEFAULT_PROP_ITERATIONS;
   s->first_iterations = DEFAULT_PROP_FIRST_ITERATIONS;
@@ -505,64 +516,6 @@ gst_style_filter_settings_clear (GstStyleFilterSettings * s)
   g_clear_pointer (&s->device, g_free);
 }
 
-/* A GstValueArray of strings as a NULL-terminated vector (NULL when
- * empty); FALSE if an entry is not a string. */
-static gboolean
-strv_from_array (const GValue * value, gchar *** out)
-{
-  guint n = gst_value_array_get_size (value);
-  gchar **v = g_new0 (gchar *, n + 1);
-
-  for (guint i = 0; i < n; i++) {
-    const GValue *e = gst_value_array_get_value (value, i);
-    if (!G_VALUE_HOLDS_STRING (e) || !g_value_get_string (e)) {
-      g_strfreev (v);
-      return FALSE;
-    }
-    v[i] = g_value_dup_string (e);
-  }
-  if (n == 0)
-    g_clear_pointer (&v, g_free);
-  *out = v;
-  return TRUE;
-}
-
-/* A GstValueArray of doubles >= 0, not all 0 (empty: none); else NULL
- * with *why. */
-static gboolean
-weights_from_array (const GValue * value, gdouble ** out, guint * n,
-    gchar ** why)
-{
-  guint len = gst_value_array_get_size (value);
-  gdouble *w = g_new0 (gdouble, MAX (len, 1)), sum = 0.0;
-
-  for (guint i = 0; i < len; i++) {
-    const GValue *e = gst_value_array_get_value (value, i);
-    if (G_VALUE_HOLDS_DOUBLE (e))
-      w[i] = g_value_get_double (e);
-    else if (G_VALUE_HOLDS_INT (e))
-      w[i] = g_value_get_int (e);
-    else
-      w[i] = NAN;
-    if (!(w[i] >= 0.0) || !isfinite (w[i])) {
-      *why = g_strdup_printf ("entry %u is not a number >= 0", i + 1);
-      g_free (w);
-      return FALSE;
-    }
-    sum += w[i];
-  }
-  if (len > 0 && !(sum > 0.0)) {
-    *why = g_strdup ("the weights are all 0");
-    g_free (w);
-    return FALSE;
-  }
-  if (len == 0)
-    g_clear_pointer (&w, g_free);
-  *out = w;
-  *n = len;
-  return TRUE;
-}
-
 static void
 gst_style_filter_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -578,7 +531,7 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
   GST_OBJECT_LOCK (filter);
   switch (prop_id) {
     case PROP_STYLE_LOCATIONS:
-      if (strv_from_array (value, &strv)) {
+      if (gst_style_filter_strv_from_array (value, &strv)) {
         g_strfreev (s->style_locations);
         s->style_locations = strv;
         s->style_serial++;
@@ -587,13 +540,20 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
       }
       break;
     case PROP_STYLE_BLEND_WEIGHTS:
-      if (weights_from_array (value, &w, &n, &why)) {
+      if (gst_style_filter_weights_from_array (value, &w, &n, &why)) {
         g_free (s->blend_weights);
         s->blend_weights = w;
         s->n_blend_weights = n;
         s->blend_serial++;
       } else {
         refused = why;
+      }
+      break;
+    case PROP_STYLE_BLEND:
+      /* a bound control source sets it at every change only */
+      if (s->style_blend != g_value_get_double (value)) {
+        s->style_blend = g_value_get_double (value);
+        s->blend_serial++;
       }
       break;
     case PROP_STYLE_LOCATION:
@@ -744,6 +704,9 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
         g_value_set_double (&e, s->blend_weights[i]);
         gst_value_array_append_and_take_value (value, &e);
       }
+      break;
+    case PROP_STYLE_BLEND:
+      g_value_set_double (value, s->style_blend);
       break;
     case PROP_MODEL_LOCATION:
       g_value_set_string (value, s->model_location);

@@ -161,6 +161,7 @@ typedef struct
   gchar **style_locations;      /* style-locations; NULL: style-location */
   gdouble *blend_weights;       /* style-blend-weights; NULL: equal */
   guint n_blend_weights;
+  gdouble style_blend;          /* style-blend; < 0: off */
   gchar *model_location;
   gint iterations;
   gint first_iterations;
@@ -188,7 +189,7 @@ typedef struct
   gboolean upscale;             /* processing-size may exceed the frame */
 
   guint style_serial;           /* style-location, style-locations */
-  guint blend_serial;           /* style-blend-weights */
+  guint blend_serial;           /* style-blend-weights, style-blend */
   guint net_serial;             /* model-location, pooling, seed, network */
   guint device_serial;          /* device */
 } GstStyleFilterSettings;
@@ -300,6 +301,10 @@ void gst_style_filter_forget_last (GstStyleFilter * filter);
  * style-locations), decoded when they change (at start fatal: a failure
  * is an error, else a warning and the styles in force stay), uploaded to
  * the stylizers at style-scale and blended with style-blend-weights. */
+gboolean gst_style_filter_strv_from_array (const GValue * value,
+    gchar *** out);
+gboolean gst_style_filter_weights_from_array (const GValue * value,
+    gdouble ** out, guint * n, gchar ** why);
 gboolean gst_style_filter_update_style_images (GstStyleFilter * filter,
     const GstStyleFilterSettings * s, gboolean fatal);
 gboolean gst_style_filter_upload_styles (GstStyleFilter * filter,
@@ -309,6 +314,11 @@ void gst_style_filter_upload_coarse_styles (GstStyleFilter * filter,
 void gst_style_filter_styles_forget_uploads (GstStyleFilter * filter);
 void gst_style_filter_styles_measure_colors (GstStyleFilter * filter,
     GstVideoFrame * frame, GstStyleFilterColorMode mode, gboolean restart);
+/* At a scene cut under color-mode=histogram: the styles matched to the
+ * new shot's colours and uploaded again (one VGG pass per style); posts
+ * its errors. */
+gboolean gst_style_filter_styles_rematch_colors (GstStyleFilter * filter,
+    GstVideoFrame * frame, const GstStyleFilterSettings * s);
 void gst_style_filter_styles_clear (GstStyleFilter * filter);
 
 /* gststylefilterengine.c, private to the plugin: bringing the engine

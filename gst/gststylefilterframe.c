@@ -181,6 +181,7 @@ gst_style_filter_post_stats (GstStyleFilter * filter,
           "tv-weight", G_TYPE_DOUBLE, params->weights.tv,
           "temporal-weight", G_TYPE_DOUBLE, params->weights.temporal,
           "style-scale", G_TYPE_DOUBLE, s->style_scale,
+          "style-blend", G_TYPE_DOUBLE, s->style_blend,
           "style-passes", G_TYPE_UINT,
           sf_stylizer_get_style_passes (filter->stylizer),
           "milliseconds", G_TYPE_DOUBLE, ms,
@@ -222,7 +223,7 @@ gst_style_filter_frame_hash (GstVideoFrame * frame)
 }
 
 /* Whether two copies of the settings make the same frame: every value,
- * the strings and arrays through their serials. */
+ * the style paths, network and device through their serials. */
 static gboolean
 gst_style_filter_settings_same (const GstStyleFilterSettings * a,
     const GstStyleFilterSettings * b)
@@ -245,7 +246,12 @@ gst_style_filter_settings_same (const GstStyleFilterSettings * a,
       && a->flow_warp == b->flow_warp
       && a->coarse_to_fine == b->coarse_to_fine && a->upscale == b->upscale
       && a->style_serial == b->style_serial
-      && a->blend_serial == b->blend_serial
+      /* the blend by value: a control source on style-blend may set
+       * other values between a frame and its repeat, then the same again */
+      && a->style_blend == b->style_blend
+      && a->n_blend_weights == b->n_blend_weights
+      && (a->n_blend_weights == 0 || memcmp (a->blend_weights,
+              b->blend_weights, a->n_blend_weights * sizeof (gdouble)) == 0)
       && a->net_serial == b->net_serial
       && a->device_serial == b->device_serial;
 }
@@ -364,7 +370,7 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   }
 
   /* color-mode=histogram: the styles follow the video's colours, measured
-   * at the start of a sequence */
+   * at the start of a sequence (and at a scene cut, below) */
   gst_style_filter_styles_measure_colors (filter, in_frame, s.color_mode,
       reset || filter->new_sequence);
 
@@ -397,6 +403,11 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
         s.scene_threshold);
     sf_stylizer_reset_sequence (filter->stylizer);
     gst_style_filter_forget_last (filter);
+    /* color-mode=histogram: the new shot's colours, not the last one's */
+    if (!gst_style_filter_styles_rematch_colors (filter, in_frame, &s)) {
+      gst_style_filter_settings_clear (&s);
+      return GST_FLOW_ERROR;
+    }
   }
   first = change < 0 || scene_cut;
   iterations = first ? s.first_iterations : s.iterations;

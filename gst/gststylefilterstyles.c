@@ -1,8 +1,9 @@
 /* gststylefilterstyles.c - the style images of a stylefilter: which ones
  * (style-location, or the list style-locations), decoded when they change,
  * uploaded to the stylizers at style-scale x the processing size, and
- * blended with style-blend-weights (the engine's sf_stylizer_blend_styles:
- * the target Gram is sum_i w_i G(s_i), weights normalised to sum 1).
+ * blended with style-blend-weights or the cross-fade position style-blend
+ * (the engine's sf_stylizer_blend_styles: the target Gram is
+ * sum_i w_i G(s_i), weights normalised to sum 1).
  *
  * Copyright (C) 2025 gst-stylefilter contributors
  *
@@ -63,6 +64,64 @@ style_fault_text (const GError * err, const gchar * loc, guint entry,
   return text;
 }
 
+/* A GstValueArray of strings as a NULL-terminated vector (NULL when
+ * empty); FALSE if an entry is not a string. */
+gboolean
+gst_style_filter_strv_from_array (const GValue * value, gchar *** out)
+{
+  guint n = gst_value_array_get_size (value);
+  gchar **v = g_new0 (gchar *, n + 1);
+
+  for (guint i = 0; i < n; i++) {
+    const GValue *e = gst_value_array_get_value (value, i);
+    if (!G_VALUE_HOLDS_STRING (e) || !g_value_get_string (e)) {
+      g_strfreev (v);
+      return FALSE;
+    }
+    v[i] = g_value_dup_string (e);
+  }
+  if (n == 0)
+    g_clear_pointer (&v, g_free);
+  *out = v;
+  return TRUE;
+}
+
+/* A GstValueArray of doubles >= 0, not all 0 (empty: none); else NULL
+ * with *why. */
+gboolean
+gst_style_filter_weights_from_array (const GValue * value, gdouble ** out, guint * n,
+    gchar ** why)
+{
+  guint len = gst_value_array_get_size (value);
+  gdouble *w = g_new0 (gdouble, MAX (len, 1)), sum = 0.0;
+
+  for (guint i = 0; i < len; i++) {
+    const GValue *e = gst_value_array_get_value (value, i);
+    if (G_VALUE_HOLDS_DOUBLE (e))
+      w[i] = g_value_get_double (e);
+    else if (G_VALUE_HOLDS_INT (e))
+      w[i] = g_value_get_int (e);
+    else
+      w[i] = NAN;
+    if (!(w[i] >= 0.0) || !isfinite (w[i])) {
+      *why = g_strdup_printf ("entry %u is not a number >= 0", i + 1);
+      g_free (w);
+      return FALSE;
+    }
+    sum += w[i];
+  }
+  if (len > 0 && !(sum > 0.0)) {
+    *why = g_strdup ("the weights are all 0");
+    g_free (w);
+    return FALSE;
+  }
+  if (len == 0)
+    g_clear_pointer (&w, g_free);
+  *out = w;
+  *n = len;
+  return TRUE;
+}
+
 /* The paths wanted by s (borrowed; "" is the built-in style); their count,
  * which may exceed SF_MAX_STYLES (only the first SF_MAX_STYLES are
  * filled). */
@@ -106,7 +165,7 @@ check_lists (GstStyleFilter * filter, const GstStyleFilterSettings * s,
   gchar *text;
 
   if (n <= SF_MAX_STYLES && (s->n_blend_weights == 0
-          || s->n_blend_weights == n))
+          || s->n_blend_weights == n || s->style_blend >= 0.0))
     return TRUE;
   fatal = fatal || filter->n_styles == 0;
   *ok = !fatal;
@@ -162,14 +221,21 @@ decode_changed (GstStyleFilter * filter, const GstStyleFilterSettings * s,
   return TRUE;
 }
 
-/* The blend weights of s for n styles, normalised by the engine; equal
- * without any. */
+/* The blend weights of s for n styles, normalised by the engine: with
+ * style-blend at x >= 0 (clamped to n - 1) a cross-fade, style i weighted
+ * max (0, 1 - |x - i|); else style-blend-weights, equal without any. */
 static void
 take_weights (GstStyleFilter * filter, const GstStyleFilterSettings * s,
     guint n)
 {
-  for (guint i = 0; i < n; i++)
-    filter->blend[i] = s->n_blend_weights == n ? s->blend_weights[i] : 1.0;
+  gdouble x = MIN (s->style_blend, (gdouble) n - 1.0);
+
+  for (guint i = 0; i < n; i++) {
+    if (s->style_blend >= 0.0)
+      filter->blend[i] = MAX (0.0, 1.0 - fabs (x - i));
+    else
+      filter->blend[i] = s->n_blend_weights == n ? s->blend_weights[i] : 1.0;
+  }
   filter->blend_stale = TRUE;
 }
 
@@ -406,4 +472,14 @@ gst_style_filter_styles_measure_colors (GstStyleFilter * filter,
   } else if (!hist && was) {
     gst_style_filter_styles_forget_uploads (filter);       /* unmatched */
   }
+}
+
+gboolean
+gst_style_filter_styles_rematch_colors (GstStyleFilter * filter,
+    GstVideoFrame * frame, const GstStyleFilterSettings * s)
+{
+  if (s->color_mode != GST_STYLE_FILTER_COLOR_MODE_HISTOGRAM)
+    return TRUE;
+  gst_style_filter_styles_measure_colors (filter, frame, s->color_mode, TRUE);
+  return gst_style_filter_upload_styles (filter, s);
 }

@@ -4,8 +4,9 @@
  * at the next frame with no VGG pass on the style images (the stats'
  * style-passes); bad lists are refused with a message naming the property
  * and the entry, at start as an error, while playing as a warning with the
- * previous styles kept; color-mode=histogram keeps the video's colour
- * statistics.
+ * previous styles kept; style-blend cross-fades between the styles;
+ * color-mode=histogram keeps the video's colour statistics, measured
+ * again at a scene cut.
  */
 #include "sftest.h"
 
@@ -189,6 +190,43 @@ GST_START_TEST (test_reblend_while_playing)
 
 GST_END_TEST;
 
+/* style-blend, the cross-fade position: 0.75 between two styles is the
+ * blend (0.25, 0.75) byte for byte and overrides style-blend-weights,
+ * even a list of the wrong length; past the last style it is the last */
+GST_START_TEST (test_crossfade)
+{
+  gchar *list = two_styles ("dog.jpg");
+  Blend a = blend_new (list, "<0.25,0.75>"), b = blend_new (list, "<1,2,3>");
+  Blend c = blend_new (list, "<0.0,1.0>"), d = blend_new (list, NULL);
+  gdouble sa = -1, sb = -1, sc = -1, sd = -1;
+  guint pa = 0, pb = 0, pc = 0, pd = 0;
+  GstBuffer *oa, *ob, *oc, *od;
+
+  g_object_set (b.h->element, "style-blend", 0.75, NULL);
+  g_object_set (d.h->element, "style-blend", 7.0, NULL);
+  oa = blend_push (&a, &sa, &pa);
+  ob = blend_push (&b, &sb, &pb);
+  oc = blend_push (&c, &sc, &pc);
+  od = blend_push (&d, &sd, &pd);
+  g_print ("weights (0.25, 0.75): loss %g; style-blend 0.75: %g; weights "
+      "(0, 1): %g; style-blend 7: %g\n", sa, sb, sc, sd);
+  fail_unless (sa == sb && sc == sd && sa != sc);
+  fail_unless (pb == 2 && pd == 2);
+  fail_if (sftest_frames_differ (GST_VIDEO_FORMAT_RGB, 24, 24, oa, ob));
+  fail_if (sftest_frames_differ (GST_VIDEO_FORMAT_RGB, 24, 24, oc, od));
+  gst_buffer_unref (oa);
+  gst_buffer_unref (ob);
+  gst_buffer_unref (oc);
+  gst_buffer_unref (od);
+  blend_free (&a);
+  blend_free (&b);
+  blend_free (&c);
+  blend_free (&d);
+  g_free (list);
+}
+
+GST_END_TEST;
+
 /* refused values: a negative or all-zero weight (at once), a list of
  * weights of the wrong length and an undecodable entry (at the next
  * frame, a warning while playing; the previous styles stay) */
@@ -334,6 +372,98 @@ GST_START_TEST (test_color_histogram)
 
 GST_END_TEST;
 
+/* A frame of another shot: the test pattern darkened and tinted blue. */
+static GstBuffer *
+blue_shot (gint w, gint h)
+{
+  GstBuffer *buf = sftest_make_frame (GST_VIDEO_FORMAT_RGB, w, h, 0, 0, 0);
+  GstMapInfo map;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READWRITE));
+  for (gsize i = 0; i < map.size; i++)
+    map.data[i] = i % 3 == 2 ? 150 + map.data[i] / 3 : map.data[i] / 3;
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+/* The distance of out's RGB mean to in's; style-passes and scene-cut of
+ * the frame from the bus. */
+static gdouble
+mean_distance (GstHarness * hs, GstBus * bus, GstBuffer * in, gint w, gint h,
+    guint * passes, gboolean * cut)
+{
+  GstBuffer *out = gst_harness_push_and_pull (hs, gst_buffer_copy (in));
+  gdouble mi[3], ci[3][3], mo[3], co[3][3], d = 0;
+  GstMessage *msg;
+
+  moments (in, w, h, mi, ci);
+  moments (out, w, h, mo, co);
+  for (gint a = 0; a < 3; a++)
+    d += (mo[a] - mi[a]) * (mo[a] - mi[a]);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "stylefilter-stats")) {
+      gst_structure_get_uint (s, "style-passes", passes);
+      gst_structure_get_boolean (s, "scene-cut", cut);
+    }
+    gst_message_unref (msg);
+  }
+  gst_buffer_unref (out);
+  return sqrt (d);
+}
+
+static GstHarness *
+histogram_harness (GstBus * bus, const gchar * mode)
+{
+  GstHarness *hs = sftest_harness_new ();
+
+  gst_element_set_bus (hs->element, bus);
+  g_object_set (hs->element, "processing-size", 32, "first-iterations", 10,
+      "iterations", 2, NULL);
+  gst_util_set_object_arg (G_OBJECT (hs->element), "color-mode", mode);
+  gst_harness_set_src_caps_str (hs,
+      "video/x-raw,format=RGB,width=32,height=32,framerate=25/1");
+  return hs;
+}
+
+/* color-mode=histogram at a scene cut: the styles take the new shot's
+ * colours (one more VGG pass), so the cut frame's mean lies as close to
+ * its input's as a stream that starts with that shot (within 1.5 times,
+ * asserted), and well closer than with color-mode=none */
+GST_START_TEST (test_color_histogram_scene_cut)
+{
+  const gint w = 32, h = 32;
+  GstBuffer *a = sftest_make_frame (GST_VIDEO_FORMAT_RGB, w, h, 0, 0, 0);
+  GstBuffer *b = blue_shot (w, h);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *hs = histogram_harness (bus, "histogram");
+  guint p0 = 0, p1 = 0, p2 = 0;
+  gboolean cut = FALSE, cut2 = TRUE;
+  gdouble d_cut, d_fresh, d_none;
+
+  mean_distance (hs, bus, a, w, h, &p0, &cut);
+  mean_distance (hs, bus, a, w, h, &p1, &cut2);
+  d_cut = mean_distance (hs, bus, b, w, h, &p2, &cut);
+  gst_harness_teardown (hs);
+  hs = histogram_harness (bus, "histogram");
+  d_fresh = mean_distance (hs, bus, b, w, h, &p0, &cut2);
+  gst_harness_teardown (hs);
+  hs = histogram_harness (bus, "none");
+  d_none = mean_distance (hs, bus, b, w, h, &p0, &cut2);
+  gst_harness_teardown (hs);
+  g_print ("the blue shot's output mean from its input's: after a cut %.4f "
+      "(style passes %u then %u), as a first frame %.4f, color-mode=none "
+      "%.4f\n", d_cut, p1, p2, d_fresh, d_none);
+  fail_unless (cut, "no scene cut");
+  fail_unless_equals_int (p2, p1 + 1);
+  fail_unless (d_cut <= 1.5 * d_fresh && d_cut < 0.5 * d_none);
+  gst_object_unref (bus);
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+}
+
+GST_END_TEST;
+
 static Suite *
 stylefilter_blend_suite (void)
 {
@@ -345,9 +475,11 @@ stylefilter_blend_suite (void)
   tcase_add_test (tc, test_launch_syntax);
   tcase_add_test (tc, test_one_zero);
   tcase_add_test (tc, test_reblend_while_playing);
+  tcase_add_test (tc, test_crossfade);
   tcase_add_test (tc, test_bad_while_playing);
   tcase_add_test (tc, test_bad_at_start);
   tcase_add_test (tc, test_color_histogram);
+  tcase_add_test (tc, test_color_histogram_scene_cut);
   return s;
 }
 

@@ -303,6 +303,18 @@ GST_START_TEST (test_same_frame_after_flush)
   flush (&q);
   gst_buffer_unref (push_timed (&q, gst_buffer_copy (a), 0, &s));
   expect_stop (s, "repeat", 0);
+  /* the blend compared by value: set to another value and back between a
+   * frame and its repeat (a control source on style-blend may, around
+   * GES's seek), it still repeats; a new blend does not */
+  g_object_set (q.h->element, "style-blend", 0.0, NULL);
+  flush (&q);
+  gst_buffer_unref (push_timed (&q, gst_buffer_copy (a), 0, &s));
+  expect_stop (s, NULL, 2);
+  g_object_set (q.h->element, "style-blend", 0.5, NULL);
+  g_object_set (q.h->element, "style-blend", 0.0, NULL);
+  flush (&q);
+  gst_buffer_unref (push_timed (&q, gst_buffer_copy (a), 0, &s));
+  expect_stop (s, "repeat", 0);
 
   gst_buffer_unref (sent);
   gst_buffer_unref (again);
