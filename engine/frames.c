@@ -11,6 +11,7 @@
  * frame through the composed flow: record_carry) with the flow's
  * consistency as the mask (warm-start flow, Ruder et al.).
  */
+#include <math.h>
 #include <string.h>
 
 #include "stylizer.h"
@@ -248,6 +249,12 @@ sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp)
   st->flow_warp = warp;
 }
 
+void
+sf_stylizer_set_output_detail (SfStylizer *st, double detail)
+{
+  st->output_detail = isfinite (detail) ? CLAMP (detail, 0.0, 1.0) : 0.0;
+}
+
 static gboolean
 ensure_planes (SfStylizer * st, SfBuffer ** b, int planes, GError ** error)
 {
@@ -460,7 +467,7 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
   FormatInfo fi;
   VkDeviceSize bytes;
   VkCommandBuffer cb;
-  int row, preserve = 0;
+  int row, preserve = 0, orig;
 
   /* what the next frame starts from and is held to is what was shown
    * (with any vector operation still pending on x done first) */
@@ -474,14 +481,16 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
       || !frame_geometry (st, width, height, stride, &fi, &row, &bytes, error)
       || !ensure_buffer (st, &st->frame_out, bytes, error))
     return FALSE;
+  /* the original frame, when it is the output's size and layout */
+  orig = st->frame && st->frame_w == width && st->frame_h == height
+      && st->frame_format == format;
   if (preserve_colors)
-    preserve = (st->frame && st->frame_w == width && st->frame_h == height
-        && st->frame_format == format) ? 2 : 1;
-  struct { int32_t dw, dh, drow, bpp, r, g, b, a, sw, sh, preserve; } pc = {
-    width, height, row, fi.bpp, fi.r, fi.g, fi.b, fi.a, st->w, st->h,
-    preserve };
-  SfBuffer *b[4] = { st->x, st->content,
-    preserve == 2 ? st->frame : st->zero, st->frame_out };
+    preserve = orig ? 2 : 1;
+  struct { int32_t dw, dh, drow, bpp, r, g, b, a, sw, sh, preserve, orig;
+    float detail; } pc = { width, height, row, fi.bpp, fi.r, fi.g, fi.b,
+    fi.a, st->w, st->h, preserve, orig, (float) st->output_detail };
+  SfBuffer *b[4] = { st->x, st->content, orig ? st->frame : st->zero,
+    st->frame_out };
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
   if (!sf_cmd_dispatch (st->dev, cb, SF_K_FRAME_OUT, b, 4, &pc, sizeof (pc),

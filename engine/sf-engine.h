@@ -336,5 +336,15 @@ gboolean sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride,
     int width, int height, SfPixelFormat format, gboolean preserve_colors,
     GError **error);
 
+/* How much of the content frame's own fine detail sf_stylizer_end_frame
+ * adds back when it upsamples the result to a frame larger than the
+ * processing size: out = up (result) + detail x (frame - up (content)),
+ * where up is the bilinear upsampling and content the frame at the
+ * processing size, so detail 1 on an unchanged image gives the frame back
+ * and 0 (the default) the upsampled result alone.  Clamped to [0, 1];
+ * only where the frame given to sf_stylizer_set_content_frame has the
+ * output's size and format (else 0). */
+void sf_stylizer_set_output_detail (SfStylizer *st, double detail);
+
 G_END_DECLS
 #endif /* SF_ENGINE_H */

@@ -64,6 +64,7 @@ struct SfStylizer
   SfBuffer *warped;             /* previous result warped by the flow */
   SfBuffer *temporal_target;    /* prev_result or warped */
   SfFlowWarp flow_warp;
+  double output_detail;         /* sf_stylizer_set_output_detail, 0..1 */
   SfBuffer *residual;           /* SF_FLOW_WARP_STYLE: prev_result minus the
                                  * previous clean content */
   SfBuffer *clean;              /* SF_FLOW_WARP_STYLE: the content cored in

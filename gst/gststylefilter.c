@@ -146,6 +146,7 @@ enum
   PROP_FLOW_WARP,
   PROP_COARSE_TO_FINE,
   PROP_UPSCALE,
+  PROP_DETAIL,
   PROP_DRAIN,
   PROP_DEVICE_NAME,
 };
@@ -182,6 +183,7 @@ enum
 #define MAX_FRAME_TIME_MS 3600000
 #define DEFAULT_PROP_COARSE_TO_FINE FALSE
 #define DEFAULT_PROP_UPSCALE FALSE
+#define DEFAULT_PROP_DETAIL 0.0
 #define DEFAULT_PROP_DRAIN FALSE
 
 #define MAX_ITERATIONS 10000
@@ -418,6 +420,14 @@ gst_style_filter_class_init (GstStyleFilterClass * klass)
           "Optimise at processing-size even when the frame is smaller "
           "(slower; off: frames smaller than processing-size are optimised "
           "at their own size)", DEFAULT_PROP_UPSCALE, mutable_flags));
+  g_object_class_install_property (gobject_class, PROP_DETAIL,
+      g_param_spec_double ("detail", "Detail",
+          "Share of the frame's own fine detail, the part finer than "
+          "processing-size can hold, added back when the result is "
+          "upsampled to the frame: 0 = the upsampled result alone (soft "
+          "when processing-size is well below the frame size), 1 = all of "
+          "it.  Costs nothing", 0.0, 1.0, DEFAULT_PROP_DETAIL,
+          control_flags));
   g_object_class_install_property (gobject_class, PROP_DRAIN,
       g_param_spec_boolean ("drain", "Drain",
           "Finish quickly: the frame in progress stops at its next loss "
@@ -485,6 +495,7 @@ gst_style_filter_init (GstStyleFilter * filter)
   s->flow_warp = DEFAULT_PROP_FLOW_WARP;
   s->coarse_to_fine = DEFAULT_PROP_COARSE_TO_FINE;
   s->upscale = DEFAULT_PROP_UPSCALE;
+  s->detail = DEFAULT_PROP_DETAIL;
   /* serials start at 1 so that the engine state (0) is always stale */
   s->style_serial = s->net_serial = s->device_serial = s->blend_serial = 1;
 
@@ -657,6 +668,9 @@ gst_style_filter_set_property (GObject * object, guint prop_id,
     case PROP_UPSCALE:
       s->upscale = g_value_get_boolean (value);
       break;
+    case PROP_DETAIL:
+      s->detail = g_value_get_double (value);
+      break;
     case PROP_DRAIN:
       /* the frame in progress sees it at its next evaluation */
       if (g_value_get_boolean (value))
@@ -782,6 +796,9 @@ gst_style_filter_get_property (GObject * object, guint prop_id,
       break;
     case PROP_UPSCALE:
       g_value_set_boolean (value, s->upscale);
+      break;
+    case PROP_DETAIL:
+      g_value_set_double (value, s->detail);
       break;
     case PROP_DRAIN:
       g_value_set_boolean (value, (g_atomic_int_get (&filter->cancel)

@@ -187,6 +187,7 @@ typedef struct
   GstStyleFilterFlowWarp flow_warp;
   gboolean coarse_to_fine;
   gboolean upscale;             /* processing-size may exceed the frame */
+  gdouble detail;               /* the frame's fine detail added back */
 
   guint style_serial;           /* style-location, style-locations */
   guint blend_serial;           /* style-blend-weights, style-blend */

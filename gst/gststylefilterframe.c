@@ -245,6 +245,7 @@ gst_style_filter_settings_same (const GstStyleFilterSettings * a,
       && a->max_frame_time == b->max_frame_time
       && a->flow_warp == b->flow_warp
       && a->coarse_to_fine == b->coarse_to_fine && a->upscale == b->upscale
+      && a->detail == b->detail
       && a->style_serial == b->style_serial
       /* the blend by value: a control source on style-blend may set
        * other values between a frame and its repeat, then the same again */
@@ -412,6 +413,7 @@ gst_style_filter_process_frame (GstStyleFilter * filter,
   first = change < 0 || scene_cut;
   iterations = first ? s.first_iterations : s.iterations;
 
+  sf_stylizer_set_output_detail (filter->stylizer, s.detail);
   sf_stylizer_set_flow_warp (filter->stylizer,
       s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_BILINEAR ?
       SF_FLOW_WARP_BILINEAR : s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_STYLE ?

@@ -3,8 +3,11 @@
 // rounded.  With preserve-colors, the luminance (YIQ Y) comes from the
 // result and the chroma (I, Q) from the original frame (mode 2, same size
 // as the output) or from the processing-size content (mode 1), as
-// neural-style's original_colors does.  One invocation per 32-bit word of
-// output, so no two invocations write the same word.
+// neural-style's original_colors does.  detail > 0 (with the original
+// frame, mode orig = 1) adds back the frame's own fine detail, the part
+// above the processing resolution: detail x (original - the processing-size
+// content upsampled the same way), before the colour mode.  One invocation
+// per 32-bit word of output, so no two invocations write the same word.
 #version 450
 
 layout (local_size_x = 8, local_size_y = 8, local_size_z = 1) in;
@@ -26,6 +29,8 @@ layout (push_constant) uniform P {
   int sw;
   int sh;
   int preserve; // 0 off, 1 chroma from content, 2 chroma from the original
+  int orig;     // 1: binding 2 is the original frame at the output size
+  float detail; // share of the original's fine detail added back
 } p;
 
 vec3
@@ -62,19 +67,23 @@ orig_byte (int k)
 }
 
 vec3
+orig_rgb (int x, int y)
+{
+  int k = y * p.drow + x * p.bpp;
+  return vec3 (orig_byte (k + p.r_off), orig_byte (k + p.g_off),
+      orig_byte (k + p.b_off));
+}
+
+vec3
 pixel (int x, int y)
 {
   vec3 c = sample_planar (false, x, y);
+  if (p.orig == 1 && p.detail > 0.0)
+    c = clamp (c + p.detail * (orig_rgb (x, y) - sample_planar (true, x, y)),
+        0.0, 1.0);
   if (p.preserve == 0)
     return c;
-  vec3 o;
-  if (p.preserve == 2) {
-    int k = y * p.drow + x * p.bpp;
-    o = vec3 (orig_byte (k + p.r_off), orig_byte (k + p.g_off),
-        orig_byte (k + p.b_off));
-  } else {
-    o = sample_planar (true, x, y);
-  }
+  vec3 o = p.preserve == 2 ? orig_rgb (x, y) : sample_planar (true, x, y);
   float Y = dot (c, vec3 (0.299, 0.587, 0.114));
   float I = dot (o, vec3 (0.596, -0.274, -0.322));
   float Q = dot (o, vec3 (0.211, -0.523, 0.312));

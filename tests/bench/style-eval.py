@@ -22,6 +22,12 @@ each result with what the optimisation never saw:
                             over the style image's own at the same size: 1 is
                             the painting's own grain, above it colour noise
 
+  detail (--judge only)     fine detail (mean square Laplacian of luminance)
+                            over the content's at the same size: below 1 a
+                            softer picture than the photograph
+
+--judge measures images made elsewhere (frames of a video from the
+element) at their own size instead of running stylize.
 It prints one table per size and writes a contact sheet PNG (rows: pairs;
 columns: content, style, one result per setting), to look at beside the
 numbers.  Example (a few minutes per result on lavapipe at 128 px):
@@ -90,6 +96,14 @@ def chroma_hf(img):
                - 4 * p[1:-1, 1:-1])
         e += float((lap ** 2).mean())
     return e / 2
+
+
+def luma_hf(img):
+    """fine detail: mean square of the 4-neighbour Laplacian of Y"""
+    p = ycbcr(img)[0]
+    lap = (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
+           - 4 * p[1:-1, 1:-1])
+    return float((lap ** 2).mean())
 
 
 def load_rgb(path, size=None):
@@ -167,6 +181,38 @@ def contact_sheet(rows, path, size):
     sheet.save(path)
 
 
+def judge(items, ev, evm, schemes, outdir):
+    """The table for images made elsewhere, each at its own size."""
+    head = ["result", "size", "style (all)", "content (all)"]
+    head += [f"style ({s})" for s in schemes]
+    if evm:
+        head += ["style (all, max eval)", "content (all, max eval)"]
+    head += ["colour distance", "noise / style's", "detail / content's"]
+    print("| " + " | ".join(head) + " |")
+    print("| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + " |")
+    row = []
+    for item in items:
+        out, content, style, *name = item.split(":")
+        res = load_rgb(out)
+        h, w = res.shape[:2]
+        sty, con = load_rgb(style, (w, h)), load_rgb(content, (w, h))
+        L = ev.losses(out, content, style, max(w, h))
+        cells = [name[0] if name else os.path.basename(out), f"{w}x{h}",
+                 f"{L['all'][0]:.4f}", f"{L['all'][1]:.4f}"]
+        cells += [f"{L[s][0]:.4f}" for s in schemes]
+        if evm:
+            M = evm.losses(out, content, style, max(w, h))
+            cells += [f"{M['all'][0]:.4f}", f"{M['all'][1]:.4f}"]
+        cells += [f"{colour_distance(res, sty):.2f}",
+                  f"{chroma_hf(res) / max(chroma_hf(sty), 1e-12):.2f}",
+                  f"{luma_hf(res) / max(luma_hf(con), 1e-12):.2f}"]
+        print("| " + " | ".join(cells) + " |", flush=True)
+        row.append((out, name[0] if name else os.path.basename(out)))
+    sheet = os.path.join(outdir, "sheet-judged.png")
+    contact_sheet([row], sheet, max(load_rgb(p).shape[1] for p, _ in row))
+    print(f"\ncontact sheet: {sheet}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pair", action="append", default=None,
@@ -187,6 +233,12 @@ def main():
     ap.add_argument("--eval-pooling", choices=["max", "avg", "both"],
                     default="both", help="pooling of the evaluators; both: "
                     "the avg columns, then style and content under max")
+    ap.add_argument("--judge", action="append", default=None,
+                    metavar="RESULT:CONTENT:STYLE[:LABEL]",
+                    help="measure an image made elsewhere (a frame of a "
+                    "video) at its own size instead of running stylize "
+                    "(repeatable); adds a column: its fine detail (mean "
+                    "square Laplacian of luminance) over the content's")
     ap.add_argument("--stylize", default=os.path.join(SRC, "build",
                                                       "examples", "stylize"))
     ap.add_argument("--out", default=os.path.join("out", "style-eval"))
@@ -204,6 +256,9 @@ def main():
     evm = (Evaluators(a.stylize, seeds(a.engine_seeds), seeds(a.torch_seeds),
                       "max", a.out) if a.eval_pooling == "both" else None)
     schemes = sorted({n[0] for n in ev.nets})
+    if a.judge:
+        judge(a.judge, ev, evm, schemes, a.out)
+        return
     for size in sizes:
         print(f"\n## {size} px, {a.iterations} iterations; held out: engine "
               f"seeds {a.engine_seeds}, torchvision seeds {a.torch_seeds}, "

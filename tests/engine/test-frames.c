@@ -3,6 +3,7 @@
  * bytes come back exactly), resampling to and from other sizes against a
  * plain-C box/bilinear expectation on a flat and a gradient frame, the
  * scene-change measure and sequence resets, warm starts, preserve-colors,
+ * the frame's fine detail added back on the way out,
  * the temporal coring, flow-warp=style's anchored carry and motion-weighted
  * temporal mask, and cancelling an optimisation from another thread. */
 #include "engine-test-util.h"
@@ -269,6 +270,61 @@ test_preserve_colors (void)
   g_free (grey);
   g_free (f);
   g_free (out);
+  sf_stylizer_free (st);
+}
+
+/* The frame's fine detail added back on the way out: a 16x16 processing
+ * size, a 48x40 random frame; with the image equal to the content (no
+ * optimisation), detail 1 gives the frame back (to rounding), detail 0
+ * the bilinear upsampling alone, detail 0.5 their mean (within 1 level),
+ * detail clamps to [0, 1], and preserve-colors still applies. */
+static void
+test_output_detail (void)
+{
+  GError *err = NULL;
+  const int w = 16, h = 16, fw = 48, fh = 40, stride = fw * 3;
+  SfStylizer *st = new_stylizer (w, h);
+  guint8 *f = make_frame (fw, fh, 3, stride, 9);
+  guint8 *o0 = g_malloc (stride * fh), *o1 = g_malloc (stride * fh);
+  guint8 *oh = g_malloc (stride * fh);
+  int d1 = 0, d0 = 0, dh = 0;
+
+  g_assert_true (sf_stylizer_set_content_frame (st, f, stride, fw, fh,
+          SF_FORMAT_RGB, &err));
+  g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_NONE, &err));
+  sf_stylizer_set_output_detail (st, 0.0);
+  g_assert_true (sf_stylizer_end_frame (st, o0, stride, fw, fh,
+          SF_FORMAT_RGB, FALSE, &err));
+  sf_stylizer_set_output_detail (st, 7.0);      /* clamped to 1 */
+  g_assert_true (sf_stylizer_end_frame (st, o1, stride, fw, fh,
+          SF_FORMAT_RGB, FALSE, &err));
+  sf_stylizer_set_output_detail (st, 0.5);
+  g_assert_true (sf_stylizer_end_frame (st, oh, stride, fw, fh,
+          SF_FORMAT_RGB, FALSE, &err));
+  g_assert_no_error (err);
+  for (int i = 0; i < stride * fh; i++) {
+    d1 = MAX (d1, abs ((int) o1[i] - (int) f[i]));
+    d0 = MAX (d0, abs ((int) o0[i] - (int) f[i]));
+    dh = MAX (dh, abs (2 * (int) oh[i] - (int) o0[i] - (int) o1[i]));
+  }
+  g_test_message ("detail 1: max difference to the frame %d; detail 0: %d; "
+      "detail 0.5 from the mean: %d halves", d1, d0, dh);
+  g_assert_cmpint (d1, <=, 1);
+  g_assert_cmpint (d0, >, 64);  /* random bytes: upsampling loses them */
+  g_assert_cmpint (dh, <=, 2);
+  /* with preserve-colors, detail 1 on the unchanged image: the frame */
+  sf_stylizer_set_output_detail (st, 1.0);
+  g_assert_true (sf_stylizer_end_frame (st, o1, stride, fw, fh,
+          SF_FORMAT_RGB, TRUE, &err));
+  d1 = 0;
+  for (int i = 0; i < stride * fh; i++)
+    d1 = MAX (d1, abs ((int) o1[i] - (int) f[i]));
+  g_test_message ("detail 1 with preserve-colors: %d", d1);
+  g_assert_cmpint (d1, <=, 4);
+  g_free (f);
+  g_free (o0);
+  g_free (o1);
+  g_free (oh);
   sf_stylizer_free (st);
 }
 
@@ -661,6 +717,7 @@ main (int argc, char **argv)
   g_test_add_func ("/frames/change", test_change);
   g_test_add_func ("/frames/warm-start", test_warm_start);
   g_test_add_func ("/frames/preserve-colors", test_preserve_colors);
+  g_test_add_func ("/frames/output-detail", test_output_detail);
   g_test_add_func ("/frames/no-drift", test_no_drift);
   g_test_add_func ("/frames/cancel", test_cancel);
   g_test_add_func ("/frames/core", test_core);

@@ -8,14 +8,14 @@
 #define FLOW_WARP_DEFAULT 2     /* style */
 
 static const gchar *properties[] = {
-  "style-location", "style-locations", "style-blend-weights",
+  "style-location", "style-locations", "style-blend-weights", "style-blend",
   "model-location", "iterations", "first-iterations",
   "content-weight", "style-weight", "tv-weight", "range-weight",
   "temporal-weight", "warm-start", "optimizer", "learning-rate",
   "processing-size", "pooling", "network", "style-layers", "preserve-colors",
   "color-mode", "style-scale", "device",
   "seed", "scene-threshold", "max-frame-time", "flow-warp", "coarse-to-fine",
-  "upscale", "drain", "device-name",
+  "upscale", "detail", "drain", "device-name",
 };
 
 GST_START_TEST (test_gst_inspect)

@@ -145,7 +145,7 @@ GST_START_TEST (test_controllable_flags)
 {
   GstElement *sf = gst_element_factory_make ("stylefilter", NULL);
   const gchar *names[] = { "content-weight", "style-weight", "tv-weight",
-    "temporal-weight", "range-weight", "style-scale", "style-blend"
+    "temporal-weight", "range-weight", "style-scale", "style-blend", "detail"
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
