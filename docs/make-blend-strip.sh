@@ -7,14 +7,16 @@
 #                                     5 minutes on lavapipe, 2 cores)
 #
 # Environment: BUILD_DIR (default ./build), SIZE (default 128),
-# ITERATIONS (default 80).  The defaults of stylize otherwise (the
-# structured embedded network, seed 0).
+# ITERATIONS (default 80), STYLE_WEIGHT (default 1000).  The defaults of
+# stylize otherwise (the structured embedded network, seed 0).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${BUILD_DIR:-$src/build}
 size=${SIZE:-128}
 iterations=${ITERATIONS:-80}
+# the committed strip was made at style weight 1e3, the default then
+style_weight=${STYLE_WEIGHT:-1000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -22,6 +24,7 @@ for w in 1,0 1,1 0,1; do
   "$build/examples/stylize" "$src/examples/horses.jpg" \
     "$src/examples/scream.jpg,$src/examples/giraffe.jpg" \
     --style-blend-weights "$w" --size "$size" --iterations "$iterations" \
+    --style-weight "$style_weight" \
     -q -o "$tmp/blend-$w.png"
 done
 /usr/bin/python3 - "$tmp" "$here/blend-strip.jpg" <<'PY'

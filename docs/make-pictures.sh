@@ -4,7 +4,8 @@
 #
 #   docs/still.jpg       examples/horses.jpg | examples/scream.jpg | the
 #                        result of build/examples/stylize at --size 256,
-#                        --iterations 100, every other setting its default
+#                        --iterations 100, --style-weight 1000, every
+#                        other setting its default
 #   docs/demo-strip.jpg  four frames (first, two middle, last) of
 #                        out/demo.webm as examples/demo.sh makes it with
 #                        its defaults
@@ -14,14 +15,20 @@
 #                                 minutes, the demo ~7)
 #
 # Environment: BUILD_DIR (default ./build), SIZE (default 256),
-# ITERATIONS (default 100), SKIP_STILL=1 or SKIP_DEMO=1 to remake one
-# picture only.  Needs python3-pil.
+# ITERATIONS (default 100), STILL_STYLE_WEIGHT (default 1000), DEMO_DIR
+# (keep the demo's out/ files there), SKIP_STILL=1 or SKIP_DEMO=1 to remake
+# one picture only.  Needs python3-pil.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${BUILD_DIR:-$src/build}
 size=${SIZE:-256}
 iterations=${ITERATIONS:-100}
+# the committed still was made at style weight 1e3, the default before
+# it became 100 (README "The built-in network"); STILL_STYLE_WEIGHT=100
+# remakes it at today's default (another hour)
+still_style_weight=${STILL_STYLE_WEIGHT:-1000}
+demo_dir=${DEMO_DIR:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -29,7 +36,8 @@ if [ "${SKIP_STILL:-0}" != 1 ]; then
   echo "stylizing examples/horses.jpg at $size px, $iterations iterations ..."
   "$build/examples/stylize" "$src/examples/horses.jpg" \
     "$src/examples/scream.jpg" --size "$size" --iterations "$iterations" \
-    --progress-every 20 -o "$tmp/still.png"
+    --style-weight "$still_style_weight" --progress-every 20 \
+    -o "$tmp/still.png"
   /usr/bin/python3 - "$src" "$tmp/still.png" "$here/still.jpg" <<'PY'
 import sys
 from PIL import Image, ImageDraw
@@ -57,9 +65,10 @@ PY
 fi
 
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
-  OUT_DIR="$tmp/demo" BUILD_DIR="$build" sh "$src/examples/demo.sh"
+  demo_dir=${demo_dir:-$tmp/demo}
+  OUT_DIR="$demo_dir" BUILD_DIR="$build" sh "$src/examples/demo.sh"
   mkdir "$tmp/frames"
-  gst-launch-1.0 -q filesrc location="$tmp/demo/demo.webm" ! decodebin ! \
+  gst-launch-1.0 -q filesrc location="$demo_dir/demo.webm" ! decodebin ! \
     videoconvert ! pngenc ! \
     multifilesink location="$tmp/frames/f-%03d.png"
   /usr/bin/python3 - "$tmp/frames" "$here/demo-strip.jpg" <<'PY'

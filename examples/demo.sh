@@ -11,8 +11,11 @@
 # Environment: BUILD_DIR (default ./build), OUT_DIR (default ./out),
 # SIZE (processing size, default 96), FRAMES (default 12), FPS (default 6),
 # ITERATIONS (per frame, default 3), FIRST_ITERATIONS (default 10),
-# STYLE (default examples/scream.jpg).  On lavapipe with 2 cores the
-# defaults took 6 min 20 s on the machine of the last measurement (2 to 3
+# DETAIL (the element's detail property, default 0.75: how much of the
+# clip's own fine detail goes back into the 96-px result upsampled to
+# 320x212; 0 gives the soft upsampling alone), STYLE (default
+# examples/scream.jpg).  On lavapipe with 2 cores the defaults took
+# 6 min 20 s on a quiet machine, 10 min shared with another job (2 to 3
 # minutes on earlier, faster ones; an L-BFGS iteration is one to two loss
 # evaluations, and every iteration asked for runs: about 15 evaluations
 # for the first frame, 4 to 5 for each later one).
@@ -28,6 +31,7 @@ frames=${FRAMES:-12}
 fps=${FPS:-6}
 iterations=${ITERATIONS:-3}
 first_iterations=${FIRST_ITERATIONS:-10}
+detail=${DETAIL:-0.75}
 style=${STYLE:-$here/scream.jpg}
 
 if [ ! -e "$build/gst/libgststylefilter.so" ]; then
@@ -67,7 +71,8 @@ gst-launch-1.0 -e \
     stop-index=$((frames - 1)) caps="image/png,framerate=$fps/1" ! \
   pngdec ! videoconvert ! \
   stylefilter style-location="$style" processing-size="$size" \
-    iterations="$iterations" first-iterations="$first_iterations" ! \
+    iterations="$iterations" first-iterations="$first_iterations" \
+    detail="$detail" ! \
   progressreport update-freq=5 ! tee name=t \
   t. ! queue ! videoconvert ! vp8enc deadline=1 ! webmmux ! \
     filesink location="$out/demo.webm" \

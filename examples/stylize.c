@@ -12,12 +12,12 @@
  *
  * The defaults are the best measured on the embedded network (README "The
  * built-in network"): the structured network drawn under --seed, average
- * pooling, style on relu1_1 .. relu5_1, content weight 1, style weight 1e3,
+ * pooling, style on relu1_1 .. relu5_1, content weight 1, style weight 100,
  * tv weight 100, L-BFGS.  The peer's `loss` command
  * (tests/peer/torch_gatys.py) takes the same options, and --save-model
  * writes the network actually used, for the peer's --model.  --network
- * random --pooling max --tv-weight 0 is the earlier default (the peer's
- * own defaults).
+ * random --pooling max --tv-weight 0 --style-weight 1e3 is the earlier
+ * default (the peer's own defaults).
  *
  * Exit status: 0 on success, 1 on any error (the message goes to stderr),
  * 2 on a bad command line.
@@ -94,7 +94,7 @@ options_init (Options *o)
   o->iterations = 100;
   o->progress_every = 10;
   o->content_weight = 1.0;
-  o->style_weight = 1e3;
+  o->style_weight = 100.0;
   o->tv_weight = 100.0;
   o->range_weight = 0.0;
   o->learning_rate = 0.0;       /* 0: the optimiser's default */
@@ -142,7 +142,7 @@ options_context (Options *o)
     {"content-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->content_weight,
         "Weight of the content loss (default 1)", "W"},
     {"style-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->style_weight,
-        "Weight of the style loss (default 1e3)", "W"},
+        "Weight of the style loss (default 100)", "W"},
     {"tv-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->tv_weight,
         "Weight of the total-variation loss (default 100)", "W"},
     {"range-weight", 0, 0, G_OPTION_ARG_DOUBLE, &o->range_weight,

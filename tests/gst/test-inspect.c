@@ -119,6 +119,8 @@ GST_START_TEST (test_property_specs)
   fail_unless_equals_int (G_PARAM_SPEC_FLAGS (p)->flags_class->mask, 0x1f);
   p = g_object_class_find_property (klass, "tv-weight");
   fail_unless (G_PARAM_SPEC_DOUBLE (p)->default_value == 100.0);
+  p = g_object_class_find_property (klass, "style-weight");
+  fail_unless (G_PARAM_SPEC_DOUBLE (p)->default_value == 1e3);
   p = g_object_class_find_property (klass, "pooling");
   fail_unless_equals_int (G_PARAM_SPEC_ENUM (p)->default_value, 1 /* avg */ );
   p = g_object_class_find_property (klass, "warm-start");
