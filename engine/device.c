@@ -196,6 +196,16 @@ pick (VkPhysicalDevice * devs, uint32_t n, const char *selector)
   return best;
 }
 
+/* Whether format can back a uniform texel buffer on pd. */
+static gboolean
+texel_format_ok (VkPhysicalDevice pd, VkFormat format)
+{
+  VkFormatProperties fp;
+
+  vkGetPhysicalDeviceFormatProperties (pd, format, &fp);
+  return (fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT) != 0;
+}
+
 static void
 detect_features (SfDevice * dev)
 {
@@ -224,6 +234,9 @@ detect_features (SfDevice * dev)
   dev->features.coopmat_nv = has_extension (dev->phys,
       "VK_NV_cooperative_matrix");
   dev->features.max_buffer_size = dev->props.limits.maxStorageBufferRange;
+  dev->texel_reads = dev->features.is_cpu
+      && texel_format_ok (dev->phys, VK_FORMAT_R32_SFLOAT)
+      && texel_format_ok (dev->phys, VK_FORMAT_R32G32B32A32_SFLOAT);
 }
 
 static gboolean

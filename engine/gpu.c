@@ -51,6 +51,10 @@
 #include "diff16.spv.h"
 #include "imgnorm16.spv.h"
 #include "relu_mask16.spv.h"
+#include "conv_fwd_tx.spv.h"
+#include "conv_bwd_tx.spv.h"
+#include "gram_tx.spv.h"
+#include "style_grad_tx.spv.h"
 
 typedef struct
 {
@@ -58,9 +62,13 @@ typedef struct
   const uint32_t *code;
   gsize size;
   guint n_buffers;
+  /* per binding, 2 bits: 0 a storage buffer, else a uniform texel buffer
+   * of format 1 R32F or 2 RGBA32F */
+  guint texel;
 } SfKernelInfo;
 
-#define K(id, sym, nb) [id] = { #sym, sym, sizeof (sym), nb }
+#define K(id, sym, nb) [id] = { #sym, sym, sizeof (sym), nb, 0 }
+#define KT(id, sym, nb, tx) [id] = { #sym, sym, sizeof (sym), nb, tx }
 static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_CONV_FWD, sf_spv_conv_fwd, 4),
   K (SF_K_CONV_BWD, sf_spv_conv_bwd, 4),
@@ -101,6 +109,11 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   K (SF_K_DIFF16, sf_spv_diff16, 5),
   K (SF_K_IMGNORM16, sf_spv_imgnorm16, 2),
   K (SF_K_RELU_MASK16, sf_spv_relu_mask16, 2),
+  /* texel formats per binding: 1 R32F, 2 RGBA32F (the packed weights) */
+  KT (SF_K_CONV_FWD_TX, sf_spv_conv_fwd_tx, 4, 1 | 2 << 2),
+  KT (SF_K_CONV_BWD_TX, sf_spv_conv_bwd_tx, 4, 1 | 2 << 2),
+  KT (SF_K_GRAM_TX, sf_spv_gram_tx, 2, 1),
+  KT (SF_K_STYLE_GRAD_TX, sf_spv_style_grad_tx, 3, 1 | 1 << 2),
   /* the L-BFGS two-loop recursion (vecops.c) */
   K (SF_K_FOLD, sf_spv_fold, 1),
   K (SF_K_AXPY_DEV, sf_spv_axpy_dev, 3),
@@ -160,6 +173,7 @@ sf_buffer_new (SfDevice *dev, VkDeviceSize size, SfMemKind kind,
     .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
     .size = size,
     .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT
+        | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT
         | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
     .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
   };
@@ -236,6 +250,9 @@ sf_buffer_free (SfDevice *dev, SfBuffer *b)
 {
   if (!b)
     return;
+  for (guint i = 0; i < G_N_ELEMENTS (b->view); i++)
+    if (b->view[i])
+      vkDestroyBufferView (dev->device, b->view[i], NULL);
   if (b->buffer)
     vkDestroyBuffer (dev->device, b->buffer, NULL);
   if (b->memory) {
@@ -434,7 +451,9 @@ sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
   for (guint i = 0; i < info->n_buffers; i++)
     bind[i] = (VkDescriptorSetLayoutBinding) {
       .binding = i,
-      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .descriptorType = ((info->texel >> (2 * i)) & 3) ?
+          VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER :
+          VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .descriptorCount = 1,
       .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
@@ -485,6 +504,37 @@ sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
     return sf_vk_fail (error, r, __FILE__, __LINE__, info->name);
   }
   k->n_buffers = info->n_buffers;
+  k->texel = info->texel;
+  return TRUE;
+}
+
+/* b's view as a uniform texel buffer of format fmt (1 R32F, 2 RGBA32F),
+ * made on first use and kept with the buffer (sf_buffer_free destroys
+ * it). */
+static gboolean
+buffer_view (SfDevice * dev, SfBuffer * b, guint fmt, VkBufferView * out,
+    GError ** error)
+{
+  static const VkFormat formats[] = { VK_FORMAT_R32_SFLOAT,
+    VK_FORMAT_R32G32B32A32_SFLOAT
+  };
+  static const guint texel_bytes[] = { 4, 16 };
+
+  g_assert (fmt >= 1 && fmt <= 2);
+  if (!b->view[fmt - 1]) {
+    VkDeviceSize range = b->size / texel_bytes[fmt - 1]
+        * texel_bytes[fmt - 1];
+    VkBufferViewCreateInfo vci = {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+      .buffer = b->buffer,
+      .format = formats[fmt - 1],
+      .offset = 0,
+      .range = range,
+    };
+    SF_VK_CHECK (vkCreateBufferView (dev->device, &vci, NULL,
+            &b->view[fmt - 1]), error, "vkCreateBufferView");
+  }
+  *out = b->view[fmt - 1];
   return TRUE;
 }
 
@@ -495,6 +545,41 @@ sf_kernels_destroy (SfDevice *dev)
     kernel_clear (dev, &dev->kernels[i]);
 }
 
+/* The twin of kernel id that reads through uniform texel buffers
+ * (SF_K_COUNT: none). */
+static SfKernelId
+texel_twin (SfKernelId id)
+{
+  switch (id) {
+    case SF_K_CONV_FWD: return SF_K_CONV_FWD_TX;
+    case SF_K_CONV_BWD: return SF_K_CONV_BWD_TX;
+    case SF_K_GRAM: return SF_K_GRAM_TX;
+    case SF_K_STYLE_GRAD: return SF_K_STYLE_GRAD_TX;
+    default: return SF_K_COUNT;
+  }
+}
+
+/* The kernel to record for id on dev: its texel twin where the device
+ * reads through texel buffers and every buffer the twin reads that way
+ * has at most maxTexelBufferElements texels. */
+static SfKernelId
+choose_kernel (SfDevice * dev, SfKernelId id, SfBuffer * const *bufs,
+    guint n_bufs)
+{
+  static const guint texel_bytes[] = { 0, 4, 16 };
+  SfKernelId tx = texel_twin (id);
+
+  if (!dev->texel_reads || tx == SF_K_COUNT)
+    return id;
+  for (guint i = 0; i < n_bufs; i++) {
+    guint fmt = (kernel_info[tx].texel >> (2 * i)) & 3;
+    if (fmt && bufs[i]->size / texel_bytes[fmt]
+        > dev->props.limits.maxTexelBufferElements)
+      return id;
+  }
+  return tx;
+}
+
 gboolean
 sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
     SfBuffer *const *bufs, guint n_bufs, const void *push, guint push_size,
@@ -502,6 +587,7 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
 {
   SfKernel *k;
   VkDescriptorBufferInfo bi[8];
+  VkBufferView views[8];
   VkWriteDescriptorSet w[8];
   guint8 pc[128] = { 0 };
   const uint32_t *lim = dev->props.limits.maxComputeWorkGroupCount;
@@ -516,6 +602,7 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
         lim[0], lim[1], lim[2]);
     return FALSE;
   }
+  id = choose_kernel (dev, id, bufs, n_bufs);
   if (!sf_kernel_get (dev, id, &k, error))
     return FALSE;
   g_assert (n_bufs == k->n_buffers && push_size <= sizeof (pc));
@@ -532,6 +619,14 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .pBufferInfo = &bi[i],
     };
+    guint fmt = (k->texel >> (2 * i)) & 3;
+    if (fmt) {
+      if (!buffer_view (dev, bufs[i], fmt, &views[i], error))
+        return FALSE;
+      w[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      w[i].pBufferInfo = NULL;
+      w[i].pTexelBufferView = &views[i];
+    }
   }
   if (push_size)
     memcpy (pc, push, push_size);

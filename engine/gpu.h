@@ -56,6 +56,12 @@ typedef enum
   SF_K_DIFF16,
   SF_K_IMGNORM16,
   SF_K_RELU_MASK16,
+  /* reads through uniform texel buffers, for CPU devices (-DTEXEL;
+   * sf_cmd_dispatch substitutes them for their storage-buffer twins) */
+  SF_K_CONV_FWD_TX,
+  SF_K_CONV_BWD_TX,
+  SF_K_GRAM_TX,
+  SF_K_STYLE_GRAD_TX,
   /* the L-BFGS two-loop recursion on the GPU (vecops.c) */
   SF_K_FOLD,
   SF_K_AXPY_DEV,
@@ -71,6 +77,7 @@ typedef struct
   VkDescriptorSetLayout set_layout;
   VkPipeline pipeline;
   guint n_buffers;
+  guint texel;                  /* kernel_info's texel bindings */
 } SfKernel;
 
 struct SfDevice
@@ -106,6 +113,9 @@ struct SfDevice
    * timestamp before and after each recorded dispatch, in kq_pool (reset
    * by ts_head), read back after the submission's fence */
   gboolean kernel_profiling;
+  /* kernels with a texel-buffer twin (SF_K_*_TX) run it: TRUE on CPU
+   * devices whose uniform texel buffers take R32F and RGBA32F */
+  gboolean texel_reads;
   VkQueryPool kq_pool;          /* SF_KQ_MAX timestamps */
   guint kq_used;
   gboolean kq_open;             /* a dispatch's start is written */
@@ -127,6 +137,9 @@ typedef struct
   VkDeviceSize size;
   void *mapped;                 /* non-NULL when host-visible */
   VkDeviceSize allocated;       /* bytes of its memory, as counted in stats */
+  /* its views for kernels that read it as a uniform texel buffer, made
+   * on first use (sf_cmd_dispatch): R32F, RGBA32F */
+  VkBufferView view[2];
 } SfBuffer;
 
 /* Size checks: a * b * c * 4 bytes, FALSE with SF_ERROR_TOO_LARGE on

@@ -2,7 +2,9 @@
  * reference (engine/cpu-ref.c) and its backward against finite
  * differences of its own forward, at even and odd sizes: convolution forward
  * and input gradient (with the ReLU mask) through both kernels (direct and
- * implicit GEMM, with its fused pooling), pooling max/avg forward and
+ * implicit GEMM, with its fused pooling; the direct one both as the
+ * texel-buffer twin a CPU device runs and as the storage-buffer kernel),
+ * pooling max/avg forward and
  * backward, the Gram matrix and the style gradient GEMM.  The reference's
  * own backward passes are checked against finite differences in
  * tests/ref; here the GPU must agree with it to a relative L2 error below
@@ -379,6 +381,22 @@ test_finite_differences (gconstpointer data)
   }
 }
 
+/* The storage-buffer kernels that a CPU device (where the tests run)
+ * replaces by their texel-buffer twins (gpu.c choose_kernel): conv_fwd,
+ * conv_bwd, gram and style_grad, with the device's texel reads off. */
+static void
+test_storage_twins (gconstpointer data)
+{
+  gboolean was = fx.dev->texel_reads;
+
+  fx.dev->texel_reads = FALSE;
+  if (GPOINTER_TO_INT (data) == 0)
+    test_conv (GINT_TO_POINTER (0));
+  else
+    test_gram ();
+  fx.dev->texel_reads = was;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -399,7 +417,15 @@ main (int argc, char **argv)
   g_assert_true (fx.nets[1]->fwd_gemm[0] && fx.nets[1]->bwd_gemm[1]);
   g_assert_false (fx.nets[1]->bwd_gemm[0] || fx.nets[0]->fwd_gemm[1]);
   fx.net = fx.nets[0];
+  /* CPU devices read through texel buffers; the storage twins are tested
+   * with that turned off */
+  g_assert_cmpint (fx.dev->texel_reads, ==,
+      sf_device_get_features (fx.dev)->is_cpu);
   g_test_add_data_func ("/layers/conv/direct", GINT_TO_POINTER (0), test_conv);
+  g_test_add_data_func ("/layers/conv/direct-storage", GINT_TO_POINTER (0),
+      test_storage_twins);
+  g_test_add_data_func ("/layers/gram/storage", GINT_TO_POINTER (1),
+      test_storage_twins);
   g_test_add_data_func ("/layers/conv/gemm", GINT_TO_POINTER (1), test_conv);
   g_test_add_func ("/layers/pool", test_pool);
   g_test_add_func ("/layers/gram", test_gram);
