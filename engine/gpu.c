@@ -55,6 +55,8 @@
 #include "conv_bwd_tx.spv.h"
 #include "gram_tx.spv.h"
 #include "style_grad_tx.spv.h"
+#include "relu_mask_tx.spv.h"
+#include "pool_bwd_tx.spv.h"
 
 typedef struct
 {
@@ -112,8 +114,10 @@ static const SfKernelInfo kernel_info[SF_K_COUNT] = {
   /* texel formats per binding: 1 R32F, 2 RGBA32F (the packed weights) */
   KT (SF_K_CONV_FWD_TX, sf_spv_conv_fwd_tx, 4, 1 | 2 << 2),
   KT (SF_K_CONV_BWD_TX, sf_spv_conv_bwd_tx, 4, 1 | 2 << 2),
-  KT (SF_K_GRAM_TX, sf_spv_gram_tx, 2, 1),
-  KT (SF_K_STYLE_GRAD_TX, sf_spv_style_grad_tx, 3, 1 | 1 << 2),
+  KT (SF_K_GRAM_TX, sf_spv_gram_tx, 2, 2),
+  KT (SF_K_STYLE_GRAD_TX, sf_spv_style_grad_tx, 3, 2 | 2 << 2),
+  KT (SF_K_RELU_MASK_TX, sf_spv_relu_mask_tx, 3, 1 | 1 << 4),
+  KT (SF_K_POOL_BWD_TX, sf_spv_pool_bwd_tx, 3, 1 | 1 << 2),
   /* the L-BFGS two-loop recursion (vecops.c) */
   K (SF_K_FOLD, sf_spv_fold, 1),
   K (SF_K_AXPY_DEV, sf_spv_axpy_dev, 3),
@@ -545,31 +549,13 @@ sf_kernels_destroy (SfDevice *dev)
     kernel_clear (dev, &dev->kernels[i]);
 }
 
-/* The twin of kernel id that reads through uniform texel buffers
- * (SF_K_COUNT: none). */
-static SfKernelId
-texel_twin (SfKernelId id)
-{
-  switch (id) {
-    case SF_K_CONV_FWD: return SF_K_CONV_FWD_TX;
-    case SF_K_CONV_BWD: return SF_K_CONV_BWD_TX;
-    case SF_K_GRAM: return SF_K_GRAM_TX;
-    case SF_K_STYLE_GRAD: return SF_K_STYLE_GRAD_TX;
-    default: return SF_K_COUNT;
-  }
-}
-
-/* The kernel to record for id on dev: its texel twin where the device
- * reads through texel buffers and every buffer the twin reads that way
- * has at most maxTexelBufferElements texels. */
-static SfKernelId
-choose_kernel (SfDevice * dev, SfKernelId id, SfBuffer * const *bufs,
-    guint n_bufs)
+SfKernelId
+sf_kernel_choose (SfDevice *dev, SfKernelId id, SfKernelId tx,
+    SfBuffer *const *bufs, guint n_bufs)
 {
   static const guint texel_bytes[] = { 0, 4, 16 };
-  SfKernelId tx = texel_twin (id);
 
-  if (!dev->texel_reads || tx == SF_K_COUNT)
+  if (!dev->texel_reads)
     return id;
   for (guint i = 0; i < n_bufs; i++) {
     guint fmt = (kernel_info[tx].texel >> (2 * i)) & 3;
@@ -602,7 +588,6 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
         lim[0], lim[1], lim[2]);
     return FALSE;
   }
-  id = choose_kernel (dev, id, bufs, n_bufs);
   if (!sf_kernel_get (dev, id, &k, error))
     return FALSE;
   g_assert (n_bufs == k->n_buffers && push_size <= sizeof (pc));

@@ -56,12 +56,14 @@ typedef enum
   SF_K_DIFF16,
   SF_K_IMGNORM16,
   SF_K_RELU_MASK16,
-  /* reads through uniform texel buffers, for CPU devices (-DTEXEL;
-   * sf_cmd_dispatch substitutes them for their storage-buffer twins) */
+  /* reads through uniform texel buffers, for CPU devices (their callers
+   * choose them with sf_kernel_choose) */
   SF_K_CONV_FWD_TX,
   SF_K_CONV_BWD_TX,
   SF_K_GRAM_TX,
   SF_K_STYLE_GRAD_TX,
+  SF_K_RELU_MASK_TX,
+  SF_K_POOL_BWD_TX,
   /* the L-BFGS two-loop recursion on the GPU (vecops.c) */
   SF_K_FOLD,
   SF_K_AXPY_DEV,
@@ -113,8 +115,9 @@ struct SfDevice
    * timestamp before and after each recorded dispatch, in kq_pool (reset
    * by ts_head), read back after the submission's fence */
   gboolean kernel_profiling;
-  /* kernels with a texel-buffer twin (SF_K_*_TX) run it: TRUE on CPU
-   * devices whose uniform texel buffers take R32F and RGBA32F */
+  /* kernels with a texel-buffer twin (SF_K_*_TX) run it (see
+   * sf_kernel_choose): TRUE on CPU devices whose uniform texel buffers take
+   * R32F and RGBA32F */
   gboolean texel_reads;
   VkQueryPool kq_pool;          /* SF_KQ_MAX timestamps */
   guint kq_used;
@@ -189,6 +192,12 @@ gboolean sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId k,
     SfBuffer *const *bufs, guint n_bufs, const void *push, guint push_size,
     guint gx, guint gy, guint gz, GError **error);
 void sf_cmd_barrier (VkCommandBuffer cb);
+/* Kernel tx, a texel-buffer twin of id (SF_K_*_TX), where the device
+ * reads through texel buffers (texel_reads) and every buffer tx reads
+ * that way has at most maxTexelBufferElements texels; else id.  The
+ * callers that have a twin ask, and size their grid for the answer. */
+SfKernelId sf_kernel_choose (SfDevice *dev, SfKernelId id, SfKernelId tx,
+    SfBuffer *const *bufs, guint n_bufs);
 
 static inline guint
 sf_div_up (guint64 a, guint b)

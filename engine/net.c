@@ -16,9 +16,14 @@
 #include "net.h"
 
 void
-sf_conv_grid (int w, int h, int cout, guint *gx, guint *gy)
+sf_conv_grid (SfKernelId k, int w, int h, int cout, guint *gx, guint *gy)
 {
-  guint64 n = (guint64) sf_div_up (w, SF_CONV_PX) * h * sf_div_up (cout, 8);
+  /* conv3x3_tx.comp: 8 pixels x 2 rows x 4 channels an invocation;
+   * conv3x3.comp: SF_CONV_PX pixels x 8 channels */
+  gboolean tx = k == SF_K_CONV_FWD_TX || k == SF_K_CONV_BWD_TX;
+  guint64 n = tx ? (guint64) sf_div_up (w, 8) * sf_div_up (h, 2)
+      * sf_div_up (cout, 4)
+      : (guint64) sf_div_up (w, SF_CONV_PX) * h * sf_div_up (cout, 8);
 
   sf_grid_rows ((n + 63) / 64, SF_CONV_GRID_X, gx, gy);
 }
@@ -393,9 +398,11 @@ sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
   if (net->fwd_gemm[i])
     return dispatch_gemm (net, cb, FALSE, w, h, pc.cin, pc.cout,
         pooled ? 1 + pp.avg : 0, b, error);
-  sf_conv_grid (w, h, pc.cout, &gx, &gy);
-  if (!sf_cmd_dispatch (dev, cb, sf_net_kernel (net, SF_K_CONV_FWD), b, 4,
-          &pc, sizeof (pc), gx, gy, 1, error))
+  SfKernelId k = net->fp16 ? SF_K_CONV_FWD16 : sf_kernel_choose (dev,
+      SF_K_CONV_FWD, SF_K_CONV_FWD_TX, b, 4);
+  sf_conv_grid (k, w, h, pc.cout, &gx, &gy);
+  if (!sf_cmd_dispatch (dev, cb, k, b, 4, &pc, sizeof (pc), gx, gy, 1,
+          error))
     return FALSE;
   return !pooled || sf_cmd_dispatch (dev, cb, sf_net_kernel (net,
           SF_K_POOL_FWD), pb, 2, &pp,
@@ -408,12 +415,14 @@ record_relu_mask (SfNet * net, VkCommandBuffer cb, SfBuffer * act,
     SfBuffer * g, guint64 n, GError ** error)
 {
   struct { int32_t n; } pc = { (int32_t) n };
-  SfBuffer *b[2] = { act, g };
+  SfBuffer *b[3] = { act, g, g };
   guint gx, gy;
+  SfKernelId k = net->fp16 ? SF_K_RELU_MASK16 : sf_kernel_choose (net->dev,
+      SF_K_RELU_MASK, SF_K_RELU_MASK_TX, b, 3);
 
   sf_grid_rows ((n + 255) / 256, 1024, &gx, &gy);
-  return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_RELU_MASK),
-      b, 2, &pc, sizeof (pc), gx, gy, 1, error);
+  return sf_cmd_dispatch (net->dev, cb, k, b, k == SF_K_RELU_MASK_TX ? 3 : 2,
+      &pc, sizeof (pc), gx, gy, 1, error);
 }
 
 gboolean
@@ -430,9 +439,11 @@ sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
   if (!record_relu_mask (net, cb, act, gout, (guint64) pc.cin * w * h,
           error))
     return FALSE;
-  sf_conv_grid (w, h, pc.cout, &gx, &gy);
-  return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_CONV_BWD), b,
-      4, &pc, sizeof (pc), gx, gy, 1, error);
+  SfKernelId k = net->fp16 ? SF_K_CONV_BWD16 : sf_kernel_choose (net->dev,
+      SF_K_CONV_BWD, SF_K_CONV_BWD_TX, b, 4);
+  sf_conv_grid (k, w, h, pc.cout, &gx, &gy);
+  return sf_cmd_dispatch (net->dev, cb, k, b, 4, &pc, sizeof (pc), gx, gy, 1,
+      error);
 }
 
 gboolean
@@ -450,9 +461,10 @@ sf_net_record_pool_backward (SfNet *net, VkCommandBuffer cb, SfActs *a,
   struct { int32_t W, H, avg; } pp = { a->cw[i], a->ch[i],
     net->pooling == SF_POOL_AVG };
   SfBuffer *b[3] = { a->act[i], gout, gin };
+  SfKernelId k = net->fp16 ? SF_K_POOL_BWD16 : sf_kernel_choose (net->dev,
+      SF_K_POOL_BWD, SF_K_POOL_BWD_TX, b, 3);
 
-  return sf_cmd_dispatch (net->dev, cb, sf_net_kernel (net, SF_K_POOL_BWD), b,
-      3, &pp, sizeof (pp),
+  return sf_cmd_dispatch (net->dev, cb, k, b, 3, &pp, sizeof (pp),
       sf_div_up (pp.W, 8), sf_div_up (pp.H, 8), net->cout[i], error);
 }
 
@@ -482,9 +494,17 @@ sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f, gboolean f16,
         "scratch", c, m, splits, c, c);
     return FALSE;
   }
-  if (!sf_cmd_dispatch (dev, cb, f16 ? SF_K_GRAM16 : SF_K_GRAM, b, 2, &pc,
-          sizeof (pc),
-          sf_div_up ((guint64) blocks * blocks, 64), splits, 1, error))
+  /* gram_tx.comp: four pixels a fetch, the blocks on and above the
+   * diagonal */
+  SfKernelId k = f16 ? SF_K_GRAM16 : m % 4 ? SF_K_GRAM
+      : sf_kernel_choose (dev, SF_K_GRAM, SF_K_GRAM_TX, b, 2);
+  guint64 n_blocks = (guint64) blocks * blocks;
+  if (k == SF_K_GRAM_TX) {
+    pc.kps = (pc.kps + 3) / 4 * 4;
+    n_blocks = (guint64) blocks * (blocks + 1) / 2;
+  }
+  if (!sf_cmd_dispatch (dev, cb, k, b, 2, &pc, sizeof (pc),
+          sf_div_up (n_blocks, 64), splits, 1, error))
     return FALSE;
   return splits == 1 || sf_cmd_dispatch (dev, cb, SF_K_GRAM_REDUCE, br, 2, &pr,
       sizeof (pr), sf_div_up ((guint64) c * c, 256), 1, 1, error);

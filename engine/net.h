@@ -80,12 +80,14 @@ typedef struct
 } SfActs;
 
 /* Pixels per invocation of conv3x3.comp (its PX); the grid of 64-wide
- * workgroups a w x h convolution into cout channels needs, laid out as
- * rows of at most SF_CONV_GRID_X so that large images stay within the
- * workgroup counts devices allow (65535 per dimension on many). */
+ * workgroups a w x h convolution into cout channels needs with kernel k
+ * (conv3x3.comp's blocks, or conv3x3_tx.comp's for SF_K_CONV_*_TX), laid
+ * out as rows of at most SF_CONV_GRID_X so that large images stay within
+ * the workgroup counts devices allow (65535 per dimension on many). */
 #define SF_CONV_PX 8
 #define SF_CONV_GRID_X 32
-void sf_conv_grid (int w, int h, int cout, guint *gx, guint *gy);
+void sf_conv_grid (SfKernelId k, int w, int h, int cout, guint *gx,
+    guint *gy);
 
 /* TRUE when a pooling follows conv i. */
 gboolean sf_net_pool_after (int i);
@@ -132,6 +134,18 @@ gboolean sf_net_record_gram (SfNet *net, VkCommandBuffer cb, SfActs *a,
 #define SF_GRAM_PIXELS_PER_SPLIT 2048
 #define SF_GRAM_MAX_SPLITS 64
 guint sf_gram_splits (guint64 m);
+
+/* style_grad_tx.comp's blocks (its RB, PB): 4 SF_STYLE_GRAD_TX_RB rows by
+ * 4 SF_STYLE_GRAD_TX_PB pixels an invocation; the invocations it needs
+ * for c channels of m pixels (both multiples of 4). */
+#define SF_STYLE_GRAD_TX_RB 2
+#define SF_STYLE_GRAD_TX_PB 2
+static inline guint64
+sf_style_grad_tx_invocations (int c, int m)
+{
+  return (guint64) sf_div_up (m / 4, SF_STYLE_GRAD_TX_PB)
+      * sf_div_up (c / 4, SF_STYLE_GRAD_TX_RB);
+}
 gboolean sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f,
     gboolean f16, int c, int m, SfBuffer *part, SfBuffer *g, GError **error);
 

@@ -289,10 +289,16 @@ sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
         (float) (w->style * 4.0 / (nl * (double) M)
             * safe_inv (st->style_norm[l])), written };
       SfBuffer *b[3] = { st->gdiff[l], a->act[i], gcur };
-      if (!sf_cmd_dispatch (st->dev, cb, sf_net_kernel (net,
-                  SF_K_STYLE_GRAD), b, 3, &pc,
-              sizeof (pc), sf_div_up ((guint64) sf_div_up (M, 4)
-                  * sf_div_up (C, 4), 64), 1, 1, error))
+      /* style_grad_tx reads D and F as vec4 texels: C and M multiples
+       * of 4 */
+      SfKernelId k = net->fp16 ? SF_K_STYLE_GRAD16 : M % 4 || C % 4 ?
+          SF_K_STYLE_GRAD
+          : sf_kernel_choose (st->dev, SF_K_STYLE_GRAD, SF_K_STYLE_GRAD_TX,
+          b, 3);
+      guint64 n = k == SF_K_STYLE_GRAD_TX ? sf_style_grad_tx_invocations (C, M)
+          : (guint64) sf_div_up (M, 4) * sf_div_up (C, 4);
+      if (!sf_cmd_dispatch (st->dev, cb, k, b, 3, &pc,
+              sizeof (pc), sf_div_up (n, 64), 1, 1, error))
         return FALSE;
       written = TRUE;
     }

@@ -17,18 +17,6 @@
 // subgroups (the number runs on across the grid's rows, gl_WorkGroupID.y).
 // Weights are packed as vec4 w[((block * cin + ci) * 9 + tap)
 // * 2 + half].
-//
-// -DTEXEL (conv_fwd_tx, conv_bwd_tx; for CPU devices): the input and the
-// weights are read through uniform texel buffers (R32F, RGBA32F views of
-// the same buffers).  lavapipe (Mesa 22.3) loads a storage buffer at an
-// address that differs between invocations one SIMD lane at a time, in a
-// loop with a branch per lane, and only addresses made of constants and
-// push constants count as uniform (not loop counters, not workgroup IDs);
-// a texel fetch is one gather.  Measured on lavapipe at 128x128 (bench
-// --kernels): the forward 2.1x and the input gradient 1.9x faster.  Other
-// shapes measured there and slower: 4 or 16 pixels per invocation, the
-// weights as scalar texels, the weights shared across a subgroup with
-// subgroupBroadcast (tests/bench/README.md).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "act.glsl"
@@ -51,17 +39,8 @@
 
 layout (local_size_x = 64) in;
 
-#ifdef TEXEL
-layout (binding = 0) uniform samplerBuffer inp_t;     // R32F
-layout (binding = 1) uniform samplerBuffer wt_t;      // RGBA32F
-#define INP(i) texelFetch (inp_t, i).x
-#define WT(i) texelFetch (wt_t, i)
-#else
 layout (std430, binding = 0) readonly buffer In { IN_T inp[]; };
 layout (std430, binding = 1) readonly buffer Wt { vec4 wt[]; };
-#define INP(i) float (inp[i])
-#define WT(i) wt[i]
-#endif
 layout (std430, binding = 2) readonly buffer Aux { AUX_T aux[]; };  // bias, or forward output (mask)
 layout (std430, binding = 3) writeonly buffer Out { OUT_T outp[]; };
 
@@ -117,10 +96,10 @@ main ()
       float v[PX + 2];
       for (int c = 0; c < PX + 2; c++) {
         int i = base + ridx[r] + cidx[c];
-        v[c] = INP (i) * (rok[r] * cok[c]);
+        v[c] = float (inp[i]) * (rok[r] * cok[c]);
       }
       for (int kx = 0; kx < 3; kx++) {
-        vec4 w0 = WT (wi), w1 = WT (wi + 1);
+        vec4 w0 = wt[wi], w1 = wt[wi + 1];
         wi += 2;
         for (int k = 0; k < PX; k++) {
           a0[k] += v[k + kx] * w0;

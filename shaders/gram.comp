@@ -9,22 +9,13 @@
 // result, times p.scale, goes to out[s * C * C + i * C + j]: with one
 // split that is G itself (scale 1 / M), with several gram_reduce.comp sums
 // the splits into G.
-// -DTEXEL (gram_tx, for CPU devices): F read through a uniform texel
-// buffer (R32F), one gather per load where a storage buffer costs a loop
-// over the SIMD lanes (conv3x3.comp says more).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "act.glsl"
 
 layout (local_size_x = 64) in;
 
-#ifdef TEXEL
-layout (binding = 0) uniform samplerBuffer f_t;
-#define F(i) texelFetch (f_t, i).x
-#else
 layout (std430, binding = 0) readonly buffer F { ACT_T f[]; };
-#define F(i) float (f[i])
-#endif
 layout (std430, binding = 1) writeonly buffer G { float g[]; };
 
 layout (push_constant) uniform P {
@@ -50,11 +41,12 @@ main ()
   int b2 = min (j0 + 2, p.C - 1) * p.M, b3 = min (j0 + 3, p.C - 1) * p.M;
   vec4 r0 = vec4 (0.0), r1 = vec4 (0.0), r2 = vec4 (0.0), r3 = vec4 (0.0);
   for (int k = k0; k < k1; k++) {
-    vec4 b = vec4 (F (b0 + k), F (b1 + k), F (b2 + k), F (b3 + k));
-    r0 += F (a0 + k) * b;
-    r1 += F (a1 + k) * b;
-    r2 += F (a2 + k) * b;
-    r3 += F (a3 + k) * b;
+    vec4 b = vec4 (float (f[b0 + k]), float (f[b1 + k]), float (f[b2 + k]),
+        float (f[b3 + k]));
+    r0 += float (f[a0 + k]) * b;
+    r1 += float (f[a1 + k]) * b;
+    r2 += float (f[a2 + k]) * b;
+    r3 += float (f[a3 + k]) * b;
   }
   vec4 rows[4] = vec4[4] (r0, r1, r2, r3);
   int base = s * p.C * p.C;

@@ -4,26 +4,14 @@
 // invocation computes 4 rows x 4 pixels straight from memory (no shared
 // memory, no barriers); indices past the edges are clamped on load and
 // their results dropped.
-// -DTEXEL (style_grad_tx, for CPU devices): D and F read through
-// uniform texel buffers (R32F), one gather per load where a storage
-// buffer costs a loop over the SIMD lanes (conv3x3.comp says more).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "act.glsl"
 
 layout (local_size_x = 64) in;
 
-#ifdef TEXEL
-layout (binding = 0) uniform samplerBuffer d_t;
-layout (binding = 1) uniform samplerBuffer f_t;
-#define D(i) texelFetch (d_t, i).x
-#define F(i) texelFetch (f_t, i).x
-#else
 layout (std430, binding = 0) readonly buffer D { float d[]; };
 layout (std430, binding = 1) readonly buffer F { ACT_T f[]; };
-#define D(i) d[i]
-#define F(i) float (f[i])
-#endif
 layout (std430, binding = 2) buffer Out { float outp[]; };
 
 layout (push_constant) uniform P {
@@ -48,11 +36,12 @@ main ()
   vec4 r0 = vec4 (0.0), r1 = vec4 (0.0), r2 = vec4 (0.0), r3 = vec4 (0.0);
   for (int j = 0; j < p.C; j++) {
     int fj = j * p.M;
-    vec4 fv = vec4 (F (fj + m0), F (fj + m1), F (fj + m2), F (fj + m3));
-    r0 += D (d0 + j) * fv;
-    r1 += D (d1 + j) * fv;
-    r2 += D (d2 + j) * fv;
-    r3 += D (d3 + j) * fv;
+    vec4 fv = vec4 (float (f[fj + m0]), float (f[fj + m1]), float (f[fj + m2]),
+        float (f[fj + m3]));
+    r0 += d[d0 + j] * fv;
+    r1 += d[d1 + j] * fv;
+    r2 += d[d2 + j] * fv;
+    r3 += d[d3 + j] * fv;
   }
   vec4 rows[4] = vec4[4] (r0, r1, r2, r3);
   for (int r = 0; r < 4; r++)

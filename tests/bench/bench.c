@@ -50,6 +50,7 @@ typedef struct
   int repeats;
   int warmup;
   gboolean flops_only;
+  gboolean evaluations_only;    /* no optimiser iterations, no flow */
   int kernels;                  /* > 0: per-kernel breakdown over this many */
   char *device;
   char *pooling;
@@ -475,11 +476,16 @@ bench_size (SfNet *net, const SfParams *p, const BenchOptions *o, int w,
     return FALSE;
   ok = prepare (st, w, h, error)
       && time_evaluations (dev, st, p, o, r, error)
-      && (o->kernels <= 0 || kernel_breakdown (dev, st, p, o, w, h, error))
-      && time_iterations (dev, st, p, o, r, error);
+      && (o->kernels <= 0 || kernel_breakdown (dev, st, p, o, w, h, error));
+  if (o->evaluations_only) {
+    r->iter.gpu = r->iter.wall = r->flow.gpu = r->flow.wall = NAN;
+    r->evals_per_iter = NAN;
+  } else {
+    ok = ok && time_iterations (dev, st, p, o, r, error);
+  }
   sf_device_get_stats (dev, &stats);
   r->peak_mib = stats.mem_peak / (1024.0 * 1024.0);
-  ok = ok && time_flow (dev, o, w, h, r, error);
+  ok = ok && (o->evaluations_only || time_flow (dev, o, w, h, r, error));
   sf_stylizer_free (st);
   return ok;
 }
@@ -562,6 +568,9 @@ parse_options (int *argc, char ***argv, BenchOptions *o, GError **error)
     {"kernels", 'k', 0, G_OPTION_ARG_INT, &o->kernels,
         "After the timed evaluations, N more with every dispatch timed: "
         "GPU ms per kernel (default 0: none)", "N"},
+    {"evaluations-only", 'e', 0, G_OPTION_ARG_NONE, &o->evaluations_only,
+        "Time the loss evaluations only, not the optimiser iterations and "
+        "the flow (their figures print as nan)", NULL},
     {"flops-only", 0, 0, G_OPTION_ARG_NONE, &o->flops_only,
         "Print the FLOP count per evaluation of each size (and the check "
         "at 1280x720) and exit; needs no device", NULL},

@@ -365,7 +365,7 @@ test_kernel_times (void)
         g_assert_cmpuint (kt[i].gpu_ns, <=, kt[i - 1].gpu_ns);
     }
     /* by their storage-buffer names, or on a CPU device their
-     * texel-buffer twins' (gpu.c choose_kernel) */
+     * texel-buffer twins' (sf_kernel_choose) */
     g_assert_cmpuint (kernel_calls (kt, n, "conv_fwd")
         + kernel_calls (kt, n, "conv_fwd_tx")
         + kernel_calls (kt, n, "conv_gemm_fwd"), ==, 13);
