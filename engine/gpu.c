@@ -10,125 +10,11 @@
 
 #include "gpu.h"
 
-#include "conv_fwd.spv.h"
-#include "conv_bwd.spv.h"
-#include "conv_gemm_fwd.spv.h"
-#include "conv_gemm_bwd.spv.h"
-#include "pool_fwd.spv.h"
-#include "pool_bwd.spv.h"
-#include "gram.spv.h"
-#include "gram_reduce.spv.h"
-#include "relu_mask.spv.h"
-#include "style_grad.spv.h"
-#include "diff.spv.h"
-#include "dot.spv.h"
-#include "axpby.spv.h"
-#include "adam.spv.h"
-#include "fold.spv.h"
-#include "axpy_dev.spv.h"
-#include "imgnorm.spv.h"
-#include "tv.spv.h"
-#include "range.spv.h"
-#include "frame_in.spv.h"
-#include "frame_out.spv.h"
-#include "mask.spv.h"
-
-#include "flow_grey.spv.h"
-#include "flow_down.spv.h"
-#include "flow_lk.spv.h"
-#include "flow_warp.spv.h"
-#include "flow_consistency.spv.h"
-#include "flow_core.spv.h"
-
-#include "conv_fwd16.spv.h"
-#include "conv_bwd16.spv.h"
-#include "conv_gemm_fwd16.spv.h"
-#include "conv_gemm_bwd16.spv.h"
-#include "pool_fwd16.spv.h"
-#include "pool_bwd16.spv.h"
-#include "gram16.spv.h"
-#include "style_grad16.spv.h"
-#include "diff16.spv.h"
-#include "imgnorm16.spv.h"
-#include "relu_mask16.spv.h"
-#include "conv_fwd_tx.spv.h"
-#include "conv_bwd_tx.spv.h"
-#include "gram_tx.spv.h"
-#include "style_grad_tx.spv.h"
-#include "relu_mask_tx.spv.h"
-#include "pool_bwd_tx.spv.h"
-
-typedef struct
-{
-  const char *name;
-  const uint32_t *code;
-  gsize size;
-  guint n_buffers;
-  /* per binding, 2 bits: 0 a storage buffer, else a uniform texel buffer
-   * of format 1 R32F or 2 RGBA32F */
-  guint texel;
-} SfKernelInfo;
-
-#define K(id, sym, nb) [id] = { #sym, sym, sizeof (sym), nb, 0 }
-#define KT(id, sym, nb, tx) [id] = { #sym, sym, sizeof (sym), nb, tx }
-static const SfKernelInfo kernel_info[SF_K_COUNT] = {
-  K (SF_K_CONV_FWD, sf_spv_conv_fwd, 4),
-  K (SF_K_CONV_BWD, sf_spv_conv_bwd, 4),
-  K (SF_K_CONV_GEMM_FWD, sf_spv_conv_gemm_fwd, 5),
-  K (SF_K_CONV_GEMM_BWD, sf_spv_conv_gemm_bwd, 4),
-  K (SF_K_POOL_FWD, sf_spv_pool_fwd, 2),
-  K (SF_K_POOL_BWD, sf_spv_pool_bwd, 3),
-  K (SF_K_GRAM, sf_spv_gram, 2),
-  K (SF_K_GRAM_REDUCE, sf_spv_gram_reduce, 2),
-  K (SF_K_RELU_MASK, sf_spv_relu_mask, 2),
-  K (SF_K_STYLE_GRAD, sf_spv_style_grad, 3),
-  K (SF_K_DIFF, sf_spv_diff, 5),
-  K (SF_K_DOT, sf_spv_dot, 3),
-  K (SF_K_AXPBY, sf_spv_axpby, 2),
-  K (SF_K_ADAM, sf_spv_adam, 4),
-  K (SF_K_IMGNORM, sf_spv_imgnorm, 2),
-  K (SF_K_TV, sf_spv_tv, 3),
-  K (SF_K_RANGE, sf_spv_range, 3),
-  K (SF_K_FRAME_IN, sf_spv_frame_in, 2),
-  K (SF_K_FRAME_OUT, sf_spv_frame_out, 4),
-  K (SF_K_MASK, sf_spv_mask, 4),
-  /* optical flow */
-  K (SF_K_FLOW_GREY, sf_spv_flow_grey, 3),
-  K (SF_K_FLOW_DOWN, sf_spv_flow_down, 2),
-  K (SF_K_FLOW_LK, sf_spv_flow_lk, 5),
-  K (SF_K_FLOW_WARP, sf_spv_flow_warp, 3),
-  K (SF_K_FLOW_CONSISTENCY, sf_spv_flow_consistency, 3),
-  K (SF_K_FLOW_CORE, sf_spv_flow_core, 3),
-  /* fp16 activation storage */
-  K (SF_K_CONV_FWD16, sf_spv_conv_fwd16, 4),
-  K (SF_K_CONV_BWD16, sf_spv_conv_bwd16, 4),
-  K (SF_K_CONV_GEMM_FWD16, sf_spv_conv_gemm_fwd16, 5),
-  K (SF_K_CONV_GEMM_BWD16, sf_spv_conv_gemm_bwd16, 4),
-  K (SF_K_POOL_FWD16, sf_spv_pool_fwd16, 2),
-  K (SF_K_POOL_BWD16, sf_spv_pool_bwd16, 3),
-  K (SF_K_GRAM16, sf_spv_gram16, 2),
-  K (SF_K_STYLE_GRAD16, sf_spv_style_grad16, 3),
-  K (SF_K_DIFF16, sf_spv_diff16, 5),
-  K (SF_K_IMGNORM16, sf_spv_imgnorm16, 2),
-  K (SF_K_RELU_MASK16, sf_spv_relu_mask16, 2),
-  /* texel formats per binding: 1 R32F, 2 RGBA32F (the packed weights) */
-  KT (SF_K_CONV_FWD_TX, sf_spv_conv_fwd_tx, 4, 1 | 2 << 2),
-  KT (SF_K_CONV_BWD_TX, sf_spv_conv_bwd_tx, 4, 1 | 2 << 2),
-  KT (SF_K_GRAM_TX, sf_spv_gram_tx, 2, 2),
-  KT (SF_K_STYLE_GRAD_TX, sf_spv_style_grad_tx, 3, 2 | 2 << 2),
-  KT (SF_K_RELU_MASK_TX, sf_spv_relu_mask_tx, 3, 1 | 1 << 4),
-  KT (SF_K_POOL_BWD_TX, sf_spv_pool_bwd_tx, 3, 1 | 1 << 2),
-  /* the L-BFGS two-loop recursion (vecops.c) */
-  K (SF_K_FOLD, sf_spv_fold, 1),
-  K (SF_K_AXPY_DEV, sf_spv_axpy_dev, 3),
-};
-#undef K
-
 const char *
 sf_kernel_name (SfKernelId k)
 {
   g_return_val_if_fail (k < SF_K_COUNT, "?");
-  return kernel_info[k].name + strlen ("sf_spv_");
+  return sf_kernel_info[k].name;
 }
 
 gboolean
@@ -441,7 +327,7 @@ gboolean
 sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
 {
   SfKernel *k = &dev->kernels[id];
-  const SfKernelInfo *info = &kernel_info[id];
+  const SfKernelInfo *info = &sf_kernel_info[id];
   VkDescriptorSetLayoutBinding bind[8];
   VkShaderModule module = VK_NULL_HANDLE;
   VkResult r;
@@ -558,7 +444,7 @@ sf_kernel_choose (SfDevice *dev, SfKernelId id, SfKernelId tx,
   if (!dev->texel_reads)
     return id;
   for (guint i = 0; i < n_bufs; i++) {
-    guint fmt = (kernel_info[tx].texel >> (2 * i)) & 3;
+    guint fmt = (sf_kernel_info[tx].texel >> (2 * i)) & 3;
     if (fmt && bufs[i]->size / texel_bytes[fmt]
         > dev->props.limits.maxTexelBufferElements)
       return id;

@@ -15,60 +15,26 @@
 
 G_BEGIN_DECLS
 
-typedef enum
+/* The kernels: SfKernelId (SF_K_CONV_FWD, ..., SF_K_COUNT) and their
+ * registry are generated from shaders/meson.build's shader_list
+ * (shaders/gen-kernels.py: kernels.h, kernels.c). */
+#include "kernels.h"
+
+typedef struct
 {
-  SF_K_CONV_FWD,
-  SF_K_CONV_BWD,
-  SF_K_CONV_GEMM_FWD,
-  SF_K_CONV_GEMM_BWD,
-  SF_K_POOL_FWD,
-  SF_K_POOL_BWD,
-  SF_K_GRAM,
-  SF_K_GRAM_REDUCE,
-  SF_K_RELU_MASK,
-  SF_K_STYLE_GRAD,
-  SF_K_DIFF,
-  SF_K_DOT,
-  SF_K_AXPBY,
-  SF_K_ADAM,
-  SF_K_IMGNORM,
-  SF_K_TV,
-  SF_K_RANGE,
-  SF_K_FRAME_IN,
-  SF_K_FRAME_OUT,
-  SF_K_MASK,
-  /* optical flow (flow.c) */
-  SF_K_FLOW_GREY,
-  SF_K_FLOW_DOWN,
-  SF_K_FLOW_LK,
-  SF_K_FLOW_WARP,
-  SF_K_FLOW_CONSISTENCY,
-  SF_K_FLOW_CORE,
-  /* fp16 activation storage variants (-DACT16; net.c sf_net_kernel) */
-  SF_K_CONV_FWD16,
-  SF_K_CONV_BWD16,
-  SF_K_CONV_GEMM_FWD16,
-  SF_K_CONV_GEMM_BWD16,
-  SF_K_POOL_FWD16,
-  SF_K_POOL_BWD16,
-  SF_K_GRAM16,
-  SF_K_STYLE_GRAD16,
-  SF_K_DIFF16,
-  SF_K_IMGNORM16,
-  SF_K_RELU_MASK16,
-  /* reads through uniform texel buffers, for CPU devices (their callers
-   * choose them with sf_kernel_choose) */
-  SF_K_CONV_FWD_TX,
-  SF_K_CONV_BWD_TX,
-  SF_K_GRAM_TX,
-  SF_K_STYLE_GRAD_TX,
-  SF_K_RELU_MASK_TX,
-  SF_K_POOL_BWD_TX,
-  /* the L-BFGS two-loop recursion on the GPU (vecops.c) */
-  SF_K_FOLD,
-  SF_K_AXPY_DEV,
-  SF_K_COUNT
-} SfKernelId;
+  const char *name;             /* the shader's output name: "conv_fwd" */
+  const uint32_t *code;         /* SPIR-V */
+  gsize size;                   /* bytes */
+  guint n_buffers;
+  /* per binding, 2 bits: 0 a storage buffer, else a uniform texel buffer
+   * of format 1 R32F or 2 RGBA32F */
+  guint texel;
+  /* the same kernel with activations stored as fp16 (-DACT16), or
+   * SF_K_COUNT */
+  SfKernelId fp16_twin;
+} SfKernelInfo;
+
+extern const SfKernelInfo sf_kernel_info[SF_K_COUNT];
 
 /* Timestamps per submission for per-kernel timing: 2 per dispatch. */
 #define SF_KQ_MAX 4096
@@ -217,7 +183,7 @@ sf_grid_rows (guint64 groups, guint row, guint *gx, guint *gy)
   *gy = (guint) MIN ((groups + *gx - 1) / *gx, G_MAXUINT);
 }
 
-/* kernels.c */
+/* The kernel's pipeline, made on first use (gpu.c). */
 gboolean sf_kernel_get (SfDevice *dev, SfKernelId k, SfKernel **out,
     GError **error);
 void sf_kernels_destroy (SfDevice *dev);

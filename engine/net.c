@@ -187,22 +187,18 @@ resolve_precision (SfDevice * dev, SfPrecision precision, GError ** error)
 SfKernelId
 sf_net_kernel (const SfNet *net, SfKernelId k)
 {
-  if (!net->fp16)
-    return k;
-  switch (k) {
-    case SF_K_CONV_FWD: return SF_K_CONV_FWD16;
-    case SF_K_CONV_BWD: return SF_K_CONV_BWD16;
-    case SF_K_CONV_GEMM_FWD: return SF_K_CONV_GEMM_FWD16;
-    case SF_K_CONV_GEMM_BWD: return SF_K_CONV_GEMM_BWD16;
-    case SF_K_POOL_FWD: return SF_K_POOL_FWD16;
-    case SF_K_POOL_BWD: return SF_K_POOL_BWD16;
-    case SF_K_GRAM: return SF_K_GRAM16;
-    case SF_K_STYLE_GRAD: return SF_K_STYLE_GRAD16;
-    case SF_K_DIFF: return SF_K_DIFF16;
-    case SF_K_IMGNORM: return SF_K_IMGNORM16;
-    case SF_K_RELU_MASK: return SF_K_RELU_MASK16;
-    default: return k;
-  }
+  SfKernelId t = sf_kernel_info[k].fp16_twin;
+
+  return net->fp16 && t != SF_K_COUNT ? t : k;
+}
+
+SfKernelId
+sf_net_kernel_choose (const SfNet *net, SfKernelId k, SfKernelId tx,
+    SfBuffer *const *bufs, guint n_bufs)
+{
+  if (net->fp16)
+    return sf_net_kernel (net, k);
+  return sf_kernel_choose (net->dev, k, tx, bufs, n_bufs);
 }
 
 SfNet *
@@ -398,8 +394,8 @@ sf_net_record_conv (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
   if (net->fwd_gemm[i])
     return dispatch_gemm (net, cb, FALSE, w, h, pc.cin, pc.cout,
         pooled ? 1 + pp.avg : 0, b, error);
-  SfKernelId k = net->fp16 ? SF_K_CONV_FWD16 : sf_kernel_choose (dev,
-      SF_K_CONV_FWD, SF_K_CONV_FWD_TX, b, 4);
+  SfKernelId k = sf_net_kernel_choose (net, SF_K_CONV_FWD, SF_K_CONV_FWD_TX,
+      b, 4);
   sf_conv_grid (k, w, h, pc.cout, &gx, &gy);
   if (!sf_cmd_dispatch (dev, cb, k, b, 4, &pc, sizeof (pc), gx, gy, 1,
           error))
@@ -417,8 +413,8 @@ record_relu_mask (SfNet * net, VkCommandBuffer cb, SfBuffer * act,
   struct { int32_t n; } pc = { (int32_t) n };
   SfBuffer *b[3] = { act, g, g };
   guint gx, gy;
-  SfKernelId k = net->fp16 ? SF_K_RELU_MASK16 : sf_kernel_choose (net->dev,
-      SF_K_RELU_MASK, SF_K_RELU_MASK_TX, b, 3);
+  SfKernelId k = sf_net_kernel_choose (net, SF_K_RELU_MASK,
+      SF_K_RELU_MASK_TX, b, 3);
 
   sf_grid_rows ((n + 255) / 256, 1024, &gx, &gy);
   return sf_cmd_dispatch (net->dev, cb, k, b, k == SF_K_RELU_MASK_TX ? 3 : 2,
@@ -439,8 +435,8 @@ sf_net_record_conv_grad (SfNet *net, VkCommandBuffer cb, int i, int w, int h,
   if (!record_relu_mask (net, cb, act, gout, (guint64) pc.cin * w * h,
           error))
     return FALSE;
-  SfKernelId k = net->fp16 ? SF_K_CONV_BWD16 : sf_kernel_choose (net->dev,
-      SF_K_CONV_BWD, SF_K_CONV_BWD_TX, b, 4);
+  SfKernelId k = sf_net_kernel_choose (net, SF_K_CONV_BWD, SF_K_CONV_BWD_TX,
+      b, 4);
   sf_conv_grid (k, w, h, pc.cout, &gx, &gy);
   return sf_cmd_dispatch (net->dev, cb, k, b, 4, &pc, sizeof (pc), gx, gy, 1,
       error);
@@ -461,8 +457,8 @@ sf_net_record_pool_backward (SfNet *net, VkCommandBuffer cb, SfActs *a,
   struct { int32_t W, H, avg; } pp = { a->cw[i], a->ch[i],
     net->pooling == SF_POOL_AVG };
   SfBuffer *b[3] = { a->act[i], gout, gin };
-  SfKernelId k = net->fp16 ? SF_K_POOL_BWD16 : sf_kernel_choose (net->dev,
-      SF_K_POOL_BWD, SF_K_POOL_BWD_TX, b, 3);
+  SfKernelId k = sf_net_kernel_choose (net, SF_K_POOL_BWD, SF_K_POOL_BWD_TX,
+      b, 3);
 
   return sf_cmd_dispatch (net->dev, cb, k, b, 3, &pp, sizeof (pp),
       sf_div_up (pp.W, 8), sf_div_up (pp.H, 8), net->cout[i], error);

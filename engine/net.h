@@ -64,6 +64,10 @@ SfNet *sf_net_new_full (SfDevice *dev, const SfVggWeights *weights,
 /* The kernel that reads or writes this network's activations in place of
  * the fp32 kernel k (its ACT16 variant when net->fp16). */
 SfKernelId sf_net_kernel (const SfNet *net, SfKernelId k);
+/* The kernel for k with these buffers: sf_net_kernel's fp16 twin, or
+ * for fp32 sf_kernel_choose's answer between k and its texel twin tx. */
+SfKernelId sf_net_kernel_choose (const SfNet *net, SfKernelId k,
+    SfKernelId tx, SfBuffer *const *bufs, guint n_bufs);
 
 /* Activations of one input size. */
 typedef struct

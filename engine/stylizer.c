@@ -291,9 +291,8 @@ sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
       SfBuffer *b[3] = { st->gdiff[l], a->act[i], gcur };
       /* style_grad_tx reads D and F as vec4 texels: C and M multiples
        * of 4 */
-      SfKernelId k = net->fp16 ? SF_K_STYLE_GRAD16 : M % 4 || C % 4 ?
-          SF_K_STYLE_GRAD
-          : sf_kernel_choose (st->dev, SF_K_STYLE_GRAD, SF_K_STYLE_GRAD_TX,
+      SfKernelId k = M % 4 || C % 4 ? sf_net_kernel (net, SF_K_STYLE_GRAD)
+          : sf_net_kernel_choose (net, SF_K_STYLE_GRAD, SF_K_STYLE_GRAD_TX,
           b, 3);
       guint64 n = k == SF_K_STYLE_GRAD_TX ? sf_style_grad_tx_invocations (C, M)
           : (guint64) sf_div_up (M, 4) * sf_div_up (C, 4);

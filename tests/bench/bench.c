@@ -727,7 +727,7 @@ out:
 int
 main (int argc, char **argv)
 {
-  BenchOptions o = { BENCH_MIN_REPEATS, 3, FALSE, 0, NULL, NULL, NULL, NULL };
+  BenchOptions o = { .repeats = BENCH_MIN_REPEATS, .warmup = 3 };
   GError *error = NULL;
   int *ws = NULL, *hs = NULL, n = 0, status = 0;
   gboolean ok;
