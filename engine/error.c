@@ -53,7 +53,7 @@ sf_vk_fail (GError **error, VkResult r, const char *file, int line,
     code = SF_ERROR_NO_VULKAN;
     hint = " (no usable Vulkan driver; install mesa-vulkan-drivers for a CPU device)";
   }
-  g_message ("%s:%d: %s failed: %s (%d)", file, line, what,
+  g_debug ("%s:%d: %s failed: %s (%d)", file, line, what,
       sf_vk_result_string (r), (int) r);
   g_set_error (error, SF_ERROR, code, "%s failed: %s%s", what,
       sf_vk_result_string (r), hint);

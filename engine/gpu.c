@@ -110,7 +110,7 @@ sf_buffer_new (SfDevice *dev, VkDeviceSize size, SfMemKind kind,
 
 vkfail:
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
-    g_message ("%s:%d: a buffer of %" G_GUINT64_FORMAT " bytes: %s",
+    g_debug ("%s:%d: a buffer of %" G_GUINT64_FORMAT " bytes: %s",
         __FILE__, __LINE__, (guint64) size, sf_vk_result_string (r));
     g_set_error (error, SF_ERROR, SF_ERROR_OUT_OF_MEMORY,
         "Out of %s memory allocating %" G_GUINT64_FORMAT " bytes (%.1f MiB) "

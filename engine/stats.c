@@ -72,7 +72,7 @@ timing_setup (SfDevice *dev)
     bits = q[dev->queue_family].timestampValidBits;
   g_free (q);
   if (bits == 0 || !(dev->props.limits.timestampPeriod > 0.0f)) {
-    g_message ("%s: no GPU timestamps on queue family %u of %s "
+    g_debug ("%s: no GPU timestamps on queue family %u of %s "
         "(timestampValidBits %u, timestampPeriod %g): GPU time unavailable",
         G_STRLOC, dev->queue_family, dev->name, bits,
         (double) dev->props.limits.timestampPeriod);
@@ -107,7 +107,7 @@ timing_setup (SfDevice *dev)
       sf_vk_fail (&error, r, __FILE__, __LINE__, "vkEndCommandBuffer");
   }
   if (error) {
-    g_message ("%s: GPU time unavailable on %s: %s", G_STRLOC, dev->name,
+    g_debug ("%s: GPU time unavailable on %s: %s", G_STRLOC, dev->name,
         error->message);
     g_error_free (error);
     sf_stats_destroy (dev);
@@ -207,7 +207,7 @@ sf_stats_timing_collect (SfDevice *dev, gboolean timed)
       ts, sizeof ts[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
   if (r != VK_SUCCESS) {
     sf_vk_fail (&error, r, __FILE__, __LINE__, "vkGetQueryPoolResults");
-    g_message ("%s: this submission's GPU time is unavailable: %s",
+    g_debug ("%s: this submission's GPU time is unavailable: %s",
         G_STRLOC, error->message);
     g_error_free (error);
     dev->untimed++;

@@ -326,6 +326,9 @@ void gst_style_filter_styles_clear (GstStyleFilter * filter);
  * objects up to date with a copy of the settings.  Each posts its errors
  * and returns FALSE on failure. */
 void gst_style_filter_free_engine (GstStyleFilter * filter);
+/* Sends the engine's log domain ("sfengine") to the stylefilter debug
+ * category (class_init, once). */
+void gst_style_filter_route_engine_log (void);
 void gst_style_filter_free_stylizer (GstStyleFilter * filter);
 gboolean gst_style_filter_update_device (GstStyleFilter * filter,
     const GstStyleFilterSettings * s);

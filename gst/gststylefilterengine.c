@@ -38,6 +38,30 @@
 #include "sf-pyramid.h"
 
 GST_DEBUG_CATEGORY_EXTERN (gst_style_filter_debug);
+
+/* The engine's log lines (domain "sfengine": a Vulkan call that failed,
+ * with file, line and VkResult; GPU time unavailable; a setting the device
+ * cannot honour) in the element's debug category, where GST_DEBUG shows
+ * them, instead of on stderr. */
+static void
+route_engine_log (const gchar * domain, GLogLevelFlags level,
+    const gchar * message, gpointer user_data)
+{
+  GstDebugLevel gl = (level & G_LOG_LEVEL_WARNING) ? GST_LEVEL_WARNING
+      : (level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)) ? GST_LEVEL_INFO
+      : GST_LEVEL_DEBUG;
+
+  GST_CAT_LEVEL_LOG (gst_style_filter_debug, gl, NULL, "%s: %s", domain,
+      message);
+}
+
+void
+gst_style_filter_route_engine_log (void)
+{
+  /* criticals and errors keep GLib's handler: they are bugs */
+  g_log_set_handler ("sfengine", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE
+      | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, route_engine_log, NULL);
+}
 #define GST_CAT_DEFAULT gst_style_filter_debug
 
 

@@ -1,8 +1,20 @@
 /* test-harness.c - stylefilter in a GstHarness: caps for every format,
  * timestamps and metadata kept, deterministic output, odd frame sizes,
- * the frame's fine detail put back by the detail property.
+ * the frame's fine detail put back by the detail property, the engine's
+ * log lines in the element's debug category.
  */
 #include "sftest.h"
+
+/* Counts the engine's log lines that reach the stylefilter category. */
+static void
+count_engine_lines (GstDebugCategory * cat, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  if (g_str_equal (gst_debug_category_get_name (cat), "stylefilter")
+      && g_str_has_prefix (gst_debug_message_get (message), "sfengine: "))
+    g_atomic_int_inc ((gint *) user_data);
+}
 
 static const GstVideoFormat formats[] = {
   GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx,
@@ -31,6 +43,34 @@ push_one (GstHarness * h, GstVideoFormat format, gint width, gint height,
   fail_unless (out != NULL);
   return out;
 }
+
+/* The engine logs through GLib (domain sfengine); the element sends those
+ * lines to its debug category, where GST_DEBUG=stylefilter:5 shows them
+ * (the device and network it made, here), instead of stderr. */
+GST_START_TEST (test_engine_log)
+{
+  gint lines = 0;
+  GstHarness *h;
+  GstBuffer *out;
+
+  gst_debug_set_active (TRUE);
+  gst_debug_set_threshold_for_name ("stylefilter", GST_LEVEL_DEBUG);
+  gst_debug_add_log_function (count_engine_lines, &lines, NULL);
+  h = sftest_harness_new ();
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=RGBA,width=16,"
+      "height=16,framerate=25/1");
+  out = push_one (h, GST_VIDEO_FORMAT_RGBA, 16, 16, NULL);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  gst_debug_remove_log_function (count_engine_lines);
+  gst_debug_unset_threshold_for_name ("stylefilter");
+  GST_INFO ("%d engine lines in the stylefilter category",
+      g_atomic_int_get (&lines));
+  fail_unless (g_atomic_int_get (&lines) > 0,
+      "no sfengine line reached the stylefilter debug category");
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_formats)
 {
@@ -346,6 +386,7 @@ stylefilter_harness_suite (void)
   tcase_set_timeout (tc, SFTEST_TIMEOUT);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_formats);
+  tcase_add_test (tc, test_engine_log);
   tcase_add_test (tc, test_timestamps_and_meta);
   tcase_add_test (tc, test_deterministic);
   tcase_add_test (tc, test_seed_matters);
