@@ -229,8 +229,10 @@ check_gram (int c, int m)
   /* as stylizer.c chooses: the texel twin for multiples of 4 */
   SfKernelId ksg = c % 4 || m % 4 ? SF_K_STYLE_GRAD : sf_kernel_choose (fx.dev,
       SF_K_STYLE_GRAD, SF_K_STYLE_GRAD_TX, b2, 3);
-  test_dispatch (fx.dev, ksg, b2, 3, &ps, sizeof (ps),
-      sf_div_up ((guint64) sf_div_up (m, 4) * sf_div_up (c, 4), 64), 1, 1);
+  guint64 n_sg = ksg == SF_K_STYLE_GRAD_TX ? sf_style_grad_tx_invocations (c, m)
+      : (guint64) sf_div_up (m, 4) * sf_div_up (c, 4);
+  test_dispatch (fx.dev, ksg, b2, 3, &ps, sizeof (ps), sf_div_up (n_sg, 64),
+      1, 1);
   float *g = test_download (fx.dev, bg, ng), *o = test_download (fx.dev, bo, nf);
   double *df = test_to_double (f, nf), *rg = g_new (double, ng);
   double *ro = g_new0 (double, nf);
@@ -243,6 +245,15 @@ check_gram (int c, int m)
       m, splits, test_rel_l2 (g, rg, ng), sf_kernel_name (ksg),
       test_rel_l2 (o, ro, nf));
   g_assert_cmpfloat (test_rel_l2 (g, rg, ng), <, 1e-5);
+  g_assert_cmpfloat (test_rel_l2 (o, ro, nf), <, 1e-5);
+  /* accumulate: the same again added to what is there, 2 D F */
+  ps.acc = 1;
+  test_dispatch (fx.dev, ksg, b2, 3, &ps, sizeof (ps), sf_div_up (n_sg, 64),
+      1, 1);
+  g_free (o);
+  o = test_download (fx.dev, bo, nf);
+  for (gsize k = 0; k < nf; k++)
+    ro[k] *= 2.0;
   g_assert_cmpfloat (test_rel_l2 (o, ro, nf), <, 1e-5);
   SfBuffer *all[] = { bf, bg, bd, bo, bp };
   for (guint k = 0; k < G_N_ELEMENTS (all); k++)
