@@ -326,6 +326,14 @@ void gst_style_filter_styles_clear (GstStyleFilter * filter);
  * objects up to date with a copy of the settings.  Each posts its errors
  * and returns FALSE on failure. */
 void gst_style_filter_free_engine (GstStyleFilter * filter);
+/* Posts err, an engine failure, as the element's ERROR: SF_ERROR_TOO_LARGE
+ * and SF_ERROR_OUT_OF_MEMORY as GST_RESOURCE_ERROR_NO_SPACE_LEFT with
+ * space_text (what to lower), anything else as GST_LIBRARY_ERROR
+ * library_code (INIT at set-up, FAILED later) with other_text; the
+ * engine's message is the debug text.  Takes both texts. */
+void gst_style_filter_post_engine_error (GstStyleFilter * filter,
+    const GError * err, gint library_code, gchar * space_text,
+    gchar * other_text);
 /* Sends the engine's log domain ("sfengine") to the stylefilter debug
  * category (class_init, once). */
 void gst_style_filter_route_engine_log (void);

@@ -39,6 +39,22 @@
 
 GST_DEBUG_CATEGORY_EXTERN (gst_style_filter_debug);
 
+void
+gst_style_filter_post_engine_error (GstStyleFilter * filter,
+    const GError * err, gint library_code, gchar * space_text,
+    gchar * other_text)
+{
+  gboolean space = g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
+      || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY);
+
+  gst_element_message_full (GST_ELEMENT (filter), GST_MESSAGE_ERROR,
+      space ? GST_RESOURCE_ERROR : GST_LIBRARY_ERROR,
+      space ? GST_RESOURCE_ERROR_NO_SPACE_LEFT : library_code,
+      space ? space_text : other_text, g_strdup (err->message), __FILE__,
+      GST_FUNCTION, __LINE__);
+  g_free (space ? other_text : space_text);
+}
+
 /* The engine's log lines (domain "sfengine": a Vulkan call that failed,
  * with file, line and VkResult; GPU time unavailable; a setting the device
  * cannot honour) in the element's debug category, where GST_DEBUG shows
@@ -252,15 +268,14 @@ gst_style_filter_update_net (GstStyleFilter * filter,
       &err);
   sf_vgg_weights_free (weights);
   if (net == NULL) {
-    if (g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
-      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
-          ("Not enough memory on the Vulkan device \"%s\" for the network; "
-              "choose another device with the device property.",
-              sf_device_get_name (filter->dev)), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
-          ("Cannot set up the network on the Vulkan device \"%s\".",
-              sf_device_get_name (filter->dev)), ("%s", err->message));
+    const gchar *name = sf_device_get_name (filter->dev);
+
+    gst_style_filter_post_engine_error (filter, err, GST_LIBRARY_ERROR_INIT,
+        g_strdup_printf ("Not enough memory on the Vulkan device \"%s\" for "
+            "the network; choose another device with the device property.",
+            name),
+        g_strdup_printf ("Cannot set up the network on the Vulkan device "
+            "\"%s\".", name));
     g_clear_error (&err);
     return FALSE;
   }
@@ -292,17 +307,14 @@ gst_style_filter_update_stylizer (GstStyleFilter * filter,
       pw, ph);
   filter->stylizer = sf_stylizer_new (filter->net, pw, ph, &err);
   if (filter->stylizer == NULL) {
-    if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
-        || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
-      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
-          ("Processing size %dx%d is too large for the Vulkan device \"%s\"; "
-              "lower the processing-size property.", pw, ph,
-              sf_device_get_name (filter->dev)), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (filter, LIBRARY, INIT,
-          ("Cannot set up style transfer at %dx%d on the Vulkan device "
-              "\"%s\".", pw, ph, sf_device_get_name (filter->dev)),
-          ("%s", err->message));
+    const gchar *name = sf_device_get_name (filter->dev);
+
+    gst_style_filter_post_engine_error (filter, err, GST_LIBRARY_ERROR_INIT,
+        g_strdup_printf ("Processing size %dx%d is too large for the Vulkan "
+            "device \"%s\"; lower the processing-size property.", pw, ph,
+            name),
+        g_strdup_printf ("Cannot set up style transfer at %dx%d on the "
+            "Vulkan device \"%s\".", pw, ph, name));
     g_clear_error (&err);
     return FALSE;
   }

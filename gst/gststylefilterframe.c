@@ -333,182 +333,225 @@ gst_style_filter_repeat_frame (GstStyleFilter * filter,
   return TRUE;
 }
 
+/* One frame's work: what process_frame's steps share. */
+typedef struct
+{
+  GstStyleFilterSettings s;     /* the settings' copy for this frame */
+  GstVideoFrame *in, *out;
+  SfPixelFormat format;
+  gint width, height;
+  gint64 start_us;
+  guint64 hash;
+  gboolean reset;               /* a flush, new segment, caps or stylizer */
+  gboolean first;               /* the sequence starts here */
+  gboolean scene_cut;
+  gint iterations;              /* iterations or first-iterations */
+  gint coarse_iterations;       /* at half size first (coarse-to-fine) */
+  SfParams params;
+  SfFrameResult res;
+} FrameJob;
+
+/* The sequence decision: a reset starts it again, and so does a scene cut
+ * (a content change past scene-threshold), which also re-measures the
+ * colours for color-mode=histogram.  Sets job->first, scene_cut and
+ * iterations; FALSE with err set, or with the error posted (*posted). */
+static gboolean
+frame_sequence (GstStyleFilter * filter, FrameJob * job, gboolean * posted,
+    GError ** err)
+{
+  gdouble change;
+
+  job->reset = job->reset || filter->new_sequence;
+  filter->new_sequence = FALSE;
+  if (job->reset) {
+    sf_stylizer_reset_sequence (filter->stylizer);
+    gst_style_filter_forget_last (filter);      /* its result is gone */
+  }
+  if (!sf_stylizer_set_content_frame (filter->stylizer,
+          GST_VIDEO_FRAME_PLANE_DATA (job->in, 0),
+          GST_VIDEO_FRAME_PLANE_STRIDE (job->in, 0), job->width, job->height,
+          job->format, err))
+    return FALSE;
+  /* the content change of the first frame after a reset means nothing */
+  change = job->reset ? -1.0
+      : sf_stylizer_get_content_change (filter->stylizer);
+  job->scene_cut = change >= 0 && change > job->s.scene_threshold;
+  if (job->scene_cut) {
+    GST_DEBUG_OBJECT (filter, "scene cut: change %f > %f", change,
+        job->s.scene_threshold);
+    sf_stylizer_reset_sequence (filter->stylizer);
+    gst_style_filter_forget_last (filter);
+    /* color-mode=histogram: the new shot's colours, not the last one's */
+    if (!gst_style_filter_styles_rematch_colors (filter, job->in, &job->s)) {
+      *posted = TRUE;
+      return FALSE;
+    }
+  }
+  job->first = change < 0 || job->scene_cut;
+  job->iterations = job->first ? job->s.first_iterations : job->s.iterations;
+  return TRUE;
+}
+
+/* The settings that shape this frame, into the stylizer and job->params,
+ * and its warm start. */
+static gboolean
+frame_configure (GstStyleFilter * filter, FrameJob * job, GError ** err)
+{
+  const GstStyleFilterSettings *s = &job->s;
+
+  sf_stylizer_set_output_detail (filter->stylizer, s->detail);
+  sf_stylizer_set_flow_warp (filter->stylizer,
+      s->flow_warp == GST_STYLE_FILTER_FLOW_WARP_BILINEAR ?
+      SF_FLOW_WARP_BILINEAR : s->flow_warp == GST_STYLE_FILTER_FLOW_WARP_STYLE ?
+      SF_FLOW_WARP_STYLE : SF_FLOW_WARP_BICUBIC);
+  gst_style_filter_params (s, &job->params);
+  return sf_stylizer_begin_frame (filter->stylizer,
+      s->warm_start == GST_STYLE_FILTER_WARM_START_FLOW ? SF_WARM_FLOW :
+      s->warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
+      SF_WARM_PREVIOUS : SF_WARM_NONE, err);
+}
+
+/* The optimisation: none while draining (the warm start goes out as it
+ * is); for a frame that starts afresh with coarse-to-fine, 2 N iterations
+ * at half size then N / 2 at full size for N first-iterations (about the
+ * cost of N at full size: README); the optimiser's memory goes on from the
+ * previous frame of the sequence, and max-frame-time bounds the frame. */
+static gboolean
+frame_optimize (GstStyleFilter * filter, FrameJob * job, GError ** err)
+{
+  gint64 deadline_us;
+
+  if (g_atomic_int_get (&filter->cancel) & GST_STYLE_FILTER_CANCEL_DRAIN) {
+    job->res.stop = "drain";
+    job->coarse_iterations = 0;
+    return TRUE;
+  }
+  job->coarse_iterations = job->first && filter->coarse
+      ? 2 * job->iterations : 0;
+  if (job->coarse_iterations > 0
+      && !sf_stylizer_optimize_coarse_to_fine (filter->stylizer,
+          filter->coarse, &job->params, job->coarse_iterations, 0, NULL,
+          NULL, err))
+    return FALSE;
+  deadline_us = job->s.max_frame_time > 0
+      ? job->start_us + (gint64) job->s.max_frame_time * 1000 : 0;
+  if (!sf_stylizer_optimize_frame (filter->stylizer, &job->params,
+          job->coarse_iterations > 0 ? MAX (job->iterations / 2, 1)
+          : job->iterations, deadline_us, &job->res, err))
+    return FALSE;
+  return isfinite (job->res.terms.total)
+      || gst_style_filter_non_finite (filter, &job->res, err);
+}
+
+/* The result into the output frame, then the log line, the stats message,
+ * the repeat bookkeeping and the latency estimate. */
+static gboolean
+frame_finish (GstStyleFilter * filter, FrameJob * job, GError ** err)
+{
+  const GstStyleFilterSettings *s = &job->s;
+  SfFrameResult *res = &job->res;
+  gdouble ms;
+
+  if (!sf_stylizer_end_frame (filter->stylizer,
+          GST_VIDEO_FRAME_PLANE_DATA (job->out, 0),
+          GST_VIDEO_FRAME_PLANE_STRIDE (job->out, 0), job->width, job->height,
+          job->format, s->preserve_colors
+          || s->color_mode == GST_STYLE_FILTER_COLOR_MODE_LUMINANCE, err))
+    return FALSE;
+  ms = (g_get_monotonic_time () - job->start_us) / 1000.0;
+  GST_LOG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %d iterations, %d "
+      "evaluations (%s), loss %g (content %g style %g temporal %g tv %g "
+      "range %g), %.1f ms%s", filter->frame_count, res->iterations,
+      res->evaluations, res->stop, res->terms.total, res->terms.content,
+      res->terms.style, res->terms.temporal, res->terms.tv, res->terms.range,
+      ms, job->scene_cut ? ", scene cut" : "");
+  gst_style_filter_post_stats (filter, res, &job->params, s, job->iterations,
+      job->coarse_iterations, ms, job->scene_cut, job->in->buffer);
+  filter->frame_count++;
+  gst_style_filter_remember_last (filter, job->hash, job->in->buffer,
+      job->format, job->width, job->height, s, &res->terms);
+  gst_style_filter_update_latency (filter, ms);
+  return TRUE;
+}
+
+/* An engine failure of the frame, posted once. */
+static GstFlowReturn
+frame_error (GstStyleFilter * filter, GError ** err)
+{
+  const gchar *name = sf_device_get_name (filter->dev);
+
+  filter->errored = TRUE;
+  gst_style_filter_post_engine_error (filter, *err, GST_LIBRARY_ERROR_FAILED,
+      g_strdup_printf ("The frame does not fit the Vulkan device \"%s\" "
+          "(out of memory or past its limits); lower the processing-size "
+          "property.", name),
+      g_strdup_printf ("Style transfer failed on the Vulkan device \"%s\".",
+          name));
+  g_clear_error (err);
+  return GST_FLOW_ERROR;
+}
+
+/* The frame through its steps on the job's settings.  An optimisation
+ * cancelled by a flush or a stop drops the frame; cancelled by drain, it
+ * goes out as it is (the image holds the last accepted iterate). */
+static GstFlowReturn
+frame_run (GstStyleFilter * filter, FrameJob * job)
+{
+  GError *err = NULL;
+  gboolean posted = FALSE;
+
+  if (gst_style_filter_is_repeat (filter, job->reset, job->hash,
+          job->in->buffer, job->format, job->width, job->height, &job->s))
+    return gst_style_filter_repeat_frame (filter, job->in, job->out, &job->s,
+        job->format, job->start_us, &err) ? GST_FLOW_OK
+        : frame_error (filter, &err);
+
+  /* color-mode=histogram: the styles follow the video's colours, measured
+   * at the start of a sequence (and at a scene cut) */
+  gst_style_filter_styles_measure_colors (filter, job->in, job->s.color_mode,
+      job->reset || filter->new_sequence);
+  /* changes of style, model, device or size since the last frame */
+  if (!gst_style_filter_update_engine (filter, &job->s, job->width,
+          job->height))
+    return GST_FLOW_ERROR;
+  if (!frame_sequence (filter, job, &posted, &err))
+    return posted ? GST_FLOW_ERROR : frame_error (filter, &err);
+  if (!frame_configure (filter, job, &err))
+    return frame_error (filter, &err);
+  if (!frame_optimize (filter, job, &err)) {
+    if (!g_error_matches (err, SF_ERROR, SF_ERROR_CANCELLED))
+      return frame_error (filter, &err);
+    GST_DEBUG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %s",
+        filter->frame_count, err->message);
+    g_clear_error (&err);
+    if (g_atomic_int_get (&filter->cancel) & GST_STYLE_FILTER_CANCEL_FLUSHING)
+      return GST_FLOW_FLUSHING;
+    job->res.stop = "cancelled";
+  }
+  return frame_finish (filter, job, &err) ? GST_FLOW_OK
+      : frame_error (filter, &err);
+}
+
 GstFlowReturn
 gst_style_filter_process_frame (GstStyleFilter * filter,
     GstVideoFrame * in_frame, GstVideoFrame * out_frame)
 {
-  GstStyleFilterSettings s;
-  SfPixelFormat format = gst_style_filter_sf_format (GST_VIDEO_FRAME_FORMAT
-      (in_frame));
-  gint width = GST_VIDEO_FRAME_WIDTH (in_frame);
-  gint height = GST_VIDEO_FRAME_HEIGHT (in_frame);
-  SfFrameResult res = { {0,}, };
-  GError *err = NULL;
-  gboolean reset, first, scene_cut;
-  gint iterations, coarse_iterations;
-  gint64 deadline_us;
-  gdouble change, ms;
-  gint64 start_us;
-  guint64 hash;
-  SfParams params;
+  FrameJob job = { .in = in_frame, .out = out_frame };
+  GstFlowReturn ret;
 
+  job.format = gst_style_filter_sf_format (GST_VIDEO_FRAME_FORMAT (in_frame));
+  job.width = GST_VIDEO_FRAME_WIDTH (in_frame);
+  job.height = GST_VIDEO_FRAME_HEIGHT (in_frame);
   gst_style_filter_sync_controls (filter, in_frame->buffer);
   GST_OBJECT_LOCK (filter);
-  gst_style_filter_settings_copy (&s, &filter->settings);
-  reset = filter->reset_pending;
+  gst_style_filter_settings_copy (&job.s, &filter->settings);
+  job.reset = filter->reset_pending;
   filter->reset_pending = FALSE;
   GST_OBJECT_UNLOCK (filter);
 
-  start_us = g_get_monotonic_time ();
-  hash = gst_style_filter_frame_hash (in_frame);
-  if (gst_style_filter_is_repeat (filter, reset, hash, in_frame->buffer,
-          format, width, height, &s)) {
-    if (!gst_style_filter_repeat_frame (filter, in_frame, out_frame, &s,
-            format, start_us, &err))
-      goto engine_error;
-    gst_style_filter_settings_clear (&s);
-    return GST_FLOW_OK;
-  }
-
-  /* color-mode=histogram: the styles follow the video's colours, measured
-   * at the start of a sequence (and at a scene cut, below) */
-  gst_style_filter_styles_measure_colors (filter, in_frame, s.color_mode,
-      reset || filter->new_sequence);
-
-  /* changes of style, model, device or size since the last frame */
-  if (!gst_style_filter_update_engine (filter, &s, width, height)) {
-    gst_style_filter_settings_clear (&s);
-    return GST_FLOW_ERROR;
-  }
-
-  /* a flush, a new segment, new caps or a new stylizer: the sequence
-   * starts again (tracked here too, the content change of the first frame
-   * after a reset is not meaningful) */
-  reset = reset || filter->new_sequence;
-  filter->new_sequence = FALSE;
-  if (reset) {
-    sf_stylizer_reset_sequence (filter->stylizer);
-    gst_style_filter_forget_last (filter);      /* its result is gone */
-  }
-
-  if (!sf_stylizer_set_content_frame (filter->stylizer,
-          GST_VIDEO_FRAME_PLANE_DATA (in_frame, 0),
-          GST_VIDEO_FRAME_PLANE_STRIDE (in_frame, 0), width, height, format,
-          &err))
-    goto engine_error;
-
-  change = reset ? -1.0 : sf_stylizer_get_content_change (filter->stylizer);
-  scene_cut = change >= 0 && change > s.scene_threshold;
-  if (scene_cut) {
-    GST_DEBUG_OBJECT (filter, "scene cut: change %f > %f", change,
-        s.scene_threshold);
-    sf_stylizer_reset_sequence (filter->stylizer);
-    gst_style_filter_forget_last (filter);
-    /* color-mode=histogram: the new shot's colours, not the last one's */
-    if (!gst_style_filter_styles_rematch_colors (filter, in_frame, &s)) {
-      gst_style_filter_settings_clear (&s);
-      return GST_FLOW_ERROR;
-    }
-  }
-  first = change < 0 || scene_cut;
-  iterations = first ? s.first_iterations : s.iterations;
-
-  sf_stylizer_set_output_detail (filter->stylizer, s.detail);
-  sf_stylizer_set_flow_warp (filter->stylizer,
-      s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_BILINEAR ?
-      SF_FLOW_WARP_BILINEAR : s.flow_warp == GST_STYLE_FILTER_FLOW_WARP_STYLE ?
-      SF_FLOW_WARP_STYLE : SF_FLOW_WARP_BICUBIC);
-  if (!sf_stylizer_begin_frame (filter->stylizer,
-          s.warm_start == GST_STYLE_FILTER_WARM_START_FLOW ? SF_WARM_FLOW :
-          s.warm_start == GST_STYLE_FILTER_WARM_START_PREVIOUS ?
-          SF_WARM_PREVIOUS : SF_WARM_NONE, &err))
-    goto engine_error;
-
-  gst_style_filter_params (&s, &params);
-
-  /* draining: the warm start goes out as it is */
-  if (g_atomic_int_get (&filter->cancel) & GST_STYLE_FILTER_CANCEL_DRAIN) {
-    res.stop = "drain";
-    coarse_iterations = 0;
-    goto render;
-  }
-
-  /* a frame that starts afresh, with coarse-to-fine: 2 N iterations at
-   * half size then N / 2 at full size for N first-iterations (about the
-   * cost of N at full size: README) */
-  coarse_iterations = first && filter->coarse ? 2 * iterations : 0;
-  if (coarse_iterations > 0
-      && !sf_stylizer_optimize_coarse_to_fine (filter->stylizer,
-          filter->coarse, &params, coarse_iterations, 0, NULL, NULL, &err))
-    goto optimize_error;
-  /* the optimiser's memory goes on from the previous frame of the
-   * sequence (reset_sequence and a new style or stylizer forget it) */
-  deadline_us = s.max_frame_time > 0
-      ? start_us + (gint64) s.max_frame_time * 1000 : 0;
-  if (!sf_stylizer_optimize_frame (filter->stylizer, &params,
-          coarse_iterations > 0 ? MAX (iterations / 2, 1) : iterations,
-          deadline_us, &res, &err))
-    goto optimize_error;
-  if (!isfinite (res.terms.total)
-      && !gst_style_filter_non_finite (filter, &res, &err))
-    goto engine_error;
-
-render:
-
-  if (!sf_stylizer_end_frame (filter->stylizer,
-          GST_VIDEO_FRAME_PLANE_DATA (out_frame, 0),
-          GST_VIDEO_FRAME_PLANE_STRIDE (out_frame, 0), width, height, format,
-          s.preserve_colors
-          || s.color_mode == GST_STYLE_FILTER_COLOR_MODE_LUMINANCE, &err))
-    goto engine_error;
-
-  ms = (g_get_monotonic_time () - start_us) / 1000.0;
-  GST_LOG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %d iterations, %d "
-      "evaluations (%s), loss %g (content %g style %g temporal %g tv %g "
-      "range %g), %.1f ms%s", filter->frame_count, res.iterations,
-      res.evaluations, res.stop, res.terms.total, res.terms.content,
-      res.terms.style, res.terms.temporal, res.terms.tv, res.terms.range, ms,
-      scene_cut ? ", scene cut" : "");
-
-  gst_style_filter_post_stats (filter, &res, &params, &s, iterations,
-      coarse_iterations, ms, scene_cut, in_frame->buffer);
-  filter->frame_count++;
-  gst_style_filter_remember_last (filter, hash, in_frame->buffer, format,
-      width, height, &s, &res.terms);
-
-  gst_style_filter_update_latency (filter, ms);
-  gst_style_filter_settings_clear (&s);
-  return GST_FLOW_OK;
-
-optimize_error:
-  /* cancelled: dropped when flushing or stopping, sent as it is when
-   * draining (the image holds the last accepted iterate) */
-  if (g_error_matches (err, SF_ERROR, SF_ERROR_CANCELLED)) {
-    GST_DEBUG_OBJECT (filter, "frame %" G_GUINT64_FORMAT ": %s",
-        filter->frame_count, err->message);
-    g_clear_error (&err);
-    if (g_atomic_int_get (&filter->cancel) & GST_STYLE_FILTER_CANCEL_FLUSHING) {
-      gst_style_filter_settings_clear (&s);
-      return GST_FLOW_FLUSHING;
-    }
-    res.stop = "cancelled";
-    goto render;
-  }
-  /* fall through */
-engine_error:
-  {
-    filter->errored = TRUE;
-    if (g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
-      GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
-          ("Out of memory on the Vulkan device \"%s\"; lower the "
-              "processing-size property.", sf_device_get_name (filter->dev)),
-          ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (filter, LIBRARY, FAILED,
-          ("Style transfer failed on the Vulkan device \"%s\".",
-              sf_device_get_name (filter->dev)), ("%s", err->message));
-    g_clear_error (&err);
-    gst_style_filter_settings_clear (&s);
-    return GST_FLOW_ERROR;
-  }
+  job.start_us = g_get_monotonic_time ();
+  job.hash = gst_style_filter_frame_hash (in_frame);
+  ret = frame_run (filter, &job);
+  gst_style_filter_settings_clear (&job.s);
+  return ret;
 }

@@ -340,16 +340,12 @@ static void
 post_upload_error (GstStyleFilter * filter, const GstStyleFilterSettings * s,
     guint i, gint sw, gint sh, const GError * err)
 {
-  if (g_error_matches (err, SF_ERROR, SF_ERROR_TOO_LARGE)
-      || g_error_matches (err, SF_ERROR, SF_ERROR_OUT_OF_MEMORY))
-    GST_ELEMENT_ERROR (filter, RESOURCE, NO_SPACE_LEFT,
-        ("Style image at %dx%d is too large for the Vulkan device \"%s\"; "
-            "lower the style-scale or processing-size property.", sw, sh,
-            sf_device_get_name (filter->dev)), ("%s", err->message));
-  else
-    GST_ELEMENT_ERROR (filter, LIBRARY, FAILED,
-        ("Cannot compute the style target from \"%s\".",
-            GST_STR_NULL (filter->style_paths[i])), ("%s", err->message));
+  gst_style_filter_post_engine_error (filter, err, GST_LIBRARY_ERROR_FAILED,
+      g_strdup_printf ("Style image at %dx%d is too large for the Vulkan "
+          "device \"%s\"; lower the style-scale or processing-size "
+          "property.", sw, sh, sf_device_get_name (filter->dev)),
+      g_strdup_printf ("Cannot compute the style target from \"%s\".",
+          GST_STR_NULL (filter->style_paths[i])));
 }
 
 gboolean
