@@ -25,7 +25,7 @@
 
 #include "sf-types.h"
 #include "sf-error.h"
-#include "../models/sf-weights.h"
+#include "sf-weights.h"
 
 G_BEGIN_DECLS
 
