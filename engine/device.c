@@ -312,6 +312,12 @@ finish_setup (SfDevice * dev, GError ** error)
   return TRUE;
 }
 
+const char *
+sf_device_selector_from_env (const char *selector)
+{
+  return selector && *selector ? selector : g_getenv ("STYLEFILTER_DEVICE");
+}
+
 SfDevice *
 sf_device_new (const char *selector, GError **error)
 {
@@ -320,8 +326,6 @@ sf_device_new (const char *selector, GError **error)
   uint32_t n = 0;
 
   dev->owned = TRUE;
-  if (!selector || !*selector)
-    selector = g_getenv ("STYLEFILTER_DEVICE");
   if (!create_instance (&dev->instance, error))
     goto fail;
   if (!enumerate (dev->instance, &devs, &n, error))

@@ -103,8 +103,6 @@ upload_new (SfDevice * dev, const float *data, gsize n, GError ** error)
 static SfConvImpl
 resolve_impl (SfDevice * dev, SfConvImpl impl)
 {
-  const char *env = g_getenv ("STYLEFILTER_CONV");
-
   if (dev->props.limits.maxComputeSharedMemorySize
       < SF_CONV_GEMM_SHARED_BYTES) {
     if (impl == SF_CONV_GEMM)
@@ -116,10 +114,6 @@ resolve_impl (SfDevice * dev, SfConvImpl impl)
   }
   if (impl != SF_CONV_AUTO)
     return impl;
-  if (env && g_ascii_strcasecmp (env, "direct") == 0)
-    return SF_CONV_DIRECT;
-  if (env && g_ascii_strcasecmp (env, "gemm") == 0)
-    return SF_CONV_GEMM;
   /* On a CPU device (lavapipe) shared memory is ordinary memory reached by
    * per-lane gathers and every barrier splits the shader into coroutines:
    * there the direct kernel measured 2x faster (tests/bench, 64x64 and
@@ -163,23 +157,47 @@ sf_net_new (SfDevice *dev, const SfVggWeights *weights, SfPooling pooling,
       SF_PRECISION_AUTO, error);
 }
 
+SfNet *
+sf_net_new_with_options (SfDevice *dev, const SfVggWeights *weights,
+    SfPooling pooling, const SfNetOptions *options, GError **error)
+{
+  return sf_net_new_full (dev, weights, pooling,
+      options ? options->conv : SF_CONV_AUTO,
+      options ? options->precision : SF_PRECISION_AUTO, error);
+}
+
+void
+sf_net_options_from_env (const SfDevice *dev, SfNetOptions *options)
+{
+  const char *conv = g_getenv ("STYLEFILTER_CONV");
+  const char *precision = g_getenv ("STYLEFILTER_PRECISION");
+
+  options->conv = SF_CONV_AUTO;
+  options->precision = SF_PRECISION_AUTO;
+  if (conv && g_ascii_strcasecmp (conv, "direct") == 0)
+    options->conv = SF_CONV_DIRECT;
+  else if (conv && g_ascii_strcasecmp (conv, "gemm") == 0)
+    options->conv = SF_CONV_GEMM;
+  if (precision && g_ascii_strcasecmp (precision, "fp32") == 0)
+    options->precision = SF_PRECISION_FP32;
+  else if (precision && g_ascii_strcasecmp (precision, "fp16") == 0) {
+    if (dev->features.fp16_storage)
+      options->precision = SF_PRECISION_FP16;
+    else
+      g_warning ("STYLEFILTER_PRECISION=fp16: device %s has no 16-bit "
+          "storage, using fp32", dev->name);
+  }
+}
+
+/* fp16 where asked for (and possible), else fp32 */
 static gboolean
 resolve_precision (SfDevice * dev, SfPrecision precision, GError ** error)
 {
-  const char *env = g_getenv ("STYLEFILTER_PRECISION");
-
   if (precision == SF_PRECISION_FP16 && !dev->features.fp16_storage) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "fp16 activations need 16-bit storage (storageBuffer16BitAccess), "
         "which device %s does not offer", dev->name);
     return FALSE;
-  }
-  if (precision == SF_PRECISION_AUTO && env
-      && g_ascii_strcasecmp (env, "fp16") == 0) {
-    if (dev->features.fp16_storage)
-      return TRUE;
-    g_warning ("STYLEFILTER_PRECISION=fp16: device %s has no 16-bit storage, "
-        "using fp32", dev->name);
   }
   return precision == SF_PRECISION_FP16;
 }

@@ -12,30 +12,7 @@
 
 G_BEGIN_DECLS
 
-/* Which convolution kernels a network records: conv3x3.comp (direct,
- * register-blocked, no shared memory) or conv_gemm.comp (implicit GEMM over
- * shared-memory tiles, 2x2 pooling fused into the forward epilogue).
- * AUTO picks GEMM on GPUs and DIRECT on CPU devices such as lavapipe,
- * where it measured faster (sf_net_new); the environment variable
- * STYLEFILTER_CONV=direct|gemm overrides AUTO. */
-typedef enum
-{
-  SF_CONV_AUTO,
-  SF_CONV_DIRECT,
-  SF_CONV_GEMM,
-} SfConvImpl;
-
-/* How activations are stored: fp32, or fp16 (16-bit storage, arithmetic and
- * accumulation in fp32; gradients, Gram matrices and losses stay fp32).
- * AUTO is fp32 unless STYLEFILTER_PRECISION=fp16 asks for fp16 and the
- * device has storageBuffer16BitAccess; fp16 stays opt-in until it has been
- * measured on a GPU. */
-typedef enum
-{
-  SF_PRECISION_AUTO,
-  SF_PRECISION_FP32,
-  SF_PRECISION_FP16,
-} SfPrecision;
+/* SfConvImpl, SfPrecision and SfNetOptions are public (sf-engine.h). */
 
 struct SfNet
 {

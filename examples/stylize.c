@@ -724,6 +724,7 @@ stylize (const Options *o, GError **error)
   SfVggWeights *weights = NULL;
   SfDevice *dev = NULL;
   SfNet *net = NULL;
+  SfNetOptions net_options;
   SfStylizer *st = NULL;
   Image content = { 0 }, styles[SF_MAX_STYLES] = { {0} };
   gboolean ok = FALSE;
@@ -736,10 +737,14 @@ stylize (const Options *o, GError **error)
             error))
       goto out;
   if (!(weights = get_weights (o, error))
-      || !(dev = sf_device_new (o->device, error))
-      || !(net = sf_net_new (dev, weights,
-              strcmp (o->pooling, "avg") == 0 ? SF_POOL_AVG : SF_POOL_MAX,
+      || !(dev = sf_device_new (sf_device_selector_from_env (o->device),
               error)))
+    goto out;
+  /* STYLEFILTER_CONV and STYLEFILTER_PRECISION, as the element */
+  sf_net_options_from_env (dev, &net_options);
+  if (!(net = sf_net_new_with_options (dev, weights,
+              strcmp (o->pooling, "avg") == 0 ? SF_POOL_AVG : SF_POOL_MAX,
+              &net_options, error)))
     goto out;
   sf_vgg_weights_free (weights);
   weights = NULL;

@@ -159,7 +159,8 @@ gst_style_filter_update_device (GstStyleFilter * filter,
   if (filter->dev && filter->dev_serial == s->device_serial)
     return TRUE;
 
-  dev = sf_device_new (s->device, &err);
+  /* the device property, else STYLEFILTER_DEVICE */
+  dev = sf_device_new (sf_device_selector_from_env (s->device), &err);
   if (dev == NULL) {
     gboolean fatal = filter->dev == NULL;
 
@@ -242,6 +243,7 @@ gst_style_filter_update_net (GstStyleFilter * filter,
     const GstStyleFilterSettings * s)
 {
   SfVggWeights *weights;
+  SfNetOptions options;
   gchar *debug = NULL;
   GError *err = NULL;
   SfNet *net;
@@ -263,9 +265,11 @@ gst_style_filter_update_net (GstStyleFilter * filter,
   gst_style_filter_free_stylizer (filter);
   g_clear_pointer (&filter->net, sf_net_free);
   gst_style_filter_styles_forget_uploads (filter);
-  net = sf_net_new (filter->dev, weights,
+  /* STYLEFILTER_CONV and STYLEFILTER_PRECISION (README, The engine) */
+  sf_net_options_from_env (filter->dev, &options);
+  net = sf_net_new_with_options (filter->dev, weights,
       s->pooling == GST_STYLE_FILTER_POOLING_AVG ? SF_POOL_AVG : SF_POOL_MAX,
-      &err);
+      &options, &err);
   sf_vgg_weights_free (weights);
   if (net == NULL) {
     const gchar *name = sf_device_get_name (filter->dev);

@@ -46,10 +46,10 @@ typedef struct
 } SfDeviceFeatures;
 
 /* selector: NULL or "" picks automatically (discrete GPU, then integrated,
- * then virtual, then CPU) unless the environment variable
- * STYLEFILTER_DEVICE is set; a decimal number is a device index in
+ * then virtual, then CPU); a decimal number is a device index in
  * vkEnumeratePhysicalDevices order, anything else a case-insensitive
- * substring of the device name. */
+ * substring of the device name.  (STYLEFILTER_DEVICE: see
+ * sf_device_selector_from_env.) */
 SfDevice *sf_device_new (const char *selector, GError **error);
 
 /* Uses the caller's Vulkan objects; they must outlive the SfDevice, which
@@ -116,8 +116,51 @@ void sf_device_reset_kernel_times (SfDevice *dev);
 
 /* ---- network ------------------------------------------------------------ */
 
+/* Which convolution kernels a network records: conv3x3.comp (direct,
+ * register-blocked, no shared memory) or conv_gemm.comp (implicit GEMM over
+ * shared-memory tiles, 2x2 pooling fused into the forward epilogue).
+ * AUTO picks GEMM on GPUs and DIRECT on CPU devices such as lavapipe,
+ * where it measured faster. */
+typedef enum
+{
+  SF_CONV_AUTO,
+  SF_CONV_DIRECT,
+  SF_CONV_GEMM,
+} SfConvImpl;
+
+/* How activations are stored: fp32, or fp16 (16-bit storage, arithmetic and
+ * accumulation in fp32; gradients, Gram matrices and losses stay fp32).
+ * AUTO is fp32: fp16 stays opt-in until it has been measured on a GPU.
+ * FP16 on a device without storageBuffer16BitAccess is SF_ERROR_INVALID. */
+typedef enum
+{
+  SF_PRECISION_AUTO,
+  SF_PRECISION_FP32,
+  SF_PRECISION_FP16,
+} SfPrecision;
+
+typedef struct
+{
+  SfConvImpl conv;
+  SfPrecision precision;
+} SfNetOptions;
+
+/* The engine reads no environment variable; front ends (the element,
+ * stylize, the benchmarks) that honour them ask with these.
+ * sf_net_options_from_env: AUTO, AUTO, then STYLEFILTER_CONV=direct|gemm
+ * and STYLEFILTER_PRECISION=fp32|fp16 (fp16 on a device without 16-bit
+ * storage: a warning, and fp32).  sf_device_selector_from_env: selector,
+ * or where it is NULL or empty the variable STYLEFILTER_DEVICE (NULL when
+ * unset). */
+void sf_net_options_from_env (const SfDevice *dev, SfNetOptions *options);
+const char *sf_device_selector_from_env (const char *selector);
+
+/* sf_net_new: AUTO, AUTO; sf_net_new_with_options: options (NULL: the
+ * same). */
 SfNet *sf_net_new (SfDevice *dev, const SfVggWeights *weights,
     SfPooling pooling, GError **error);
+SfNet *sf_net_new_with_options (SfDevice *dev, const SfVggWeights *weights,
+    SfPooling pooling, const SfNetOptions *options, GError **error);
 void sf_net_free (SfNet *net);
 
 /* ---- optimisation ----------------------------------------------------- */

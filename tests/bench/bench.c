@@ -678,6 +678,7 @@ run (const BenchOptions *o, const int *ws, const int *hs, int n,
 {
   SfDevice *dev = NULL;
   SfNet *net = NULL;
+  SfNetOptions net_options;
   SfVggWeights *weights = NULL;
   BenchResult *results = g_new0 (BenchResult, n);
   SfParams p;
@@ -689,7 +690,7 @@ run (const BenchOptions *o, const int *ws, const int *hs, int n,
       : SF_OPTIMIZER_LBFGS;
   if (p.optimizer == SF_OPTIMIZER_ADAM)
     p.learning_rate = 0.01;
-  dev = sf_device_new (o->device, error);
+  dev = sf_device_new (sf_device_selector_from_env (o->device), error);
   if (!dev)
     goto out;
   sf_device_set_profiling (dev, TRUE);
@@ -698,8 +699,10 @@ run (const BenchOptions *o, const int *ws, const int *hs, int n,
       "%d timed after %d warm-up; medians in ms\n", o->pooling, o->optimizer,
       o->repeats, o->warmup);
   weights = sf_vgg_weights_new_default (0);
-  net = sf_net_new (dev, weights,
-      strcmp (o->pooling, "avg") == 0 ? SF_POOL_AVG : SF_POOL_MAX, error);
+  sf_net_options_from_env (dev, &net_options);
+  net = sf_net_new_with_options (dev, weights,
+      strcmp (o->pooling, "avg") == 0 ? SF_POOL_AVG : SF_POOL_MAX,
+      &net_options, error);
   if (!net)
     goto out;
   print_table_header ();

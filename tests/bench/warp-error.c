@@ -580,7 +580,7 @@ measure_init (Measure * m, int w, int h, GError ** err)
 {
   m->w = w;
   m->h = h;
-  if (!(m->dev = sf_device_new (NULL, err))
+  if (!(m->dev = sf_device_new (sf_device_selector_from_env (NULL), err))
       || !(m->flow = sf_flow_new (m->dev, w, h, err)))
     return FALSE;
   for (int i = 0; i < 2; i++)

@@ -14,10 +14,22 @@ static inline SfDevice *
 test_device (void)
 {
   GError *err = NULL;
-  SfDevice *dev = sf_device_new (NULL, &err);
+  SfDevice *dev = sf_device_new (sf_device_selector_from_env (NULL), &err);
   g_assert_no_error (err);
   g_assert_nonnull (dev);
   return dev;
+}
+
+/* A network with the options the environment asks for (the loss-gemm
+ * cases set STYLEFILTER_CONV=gemm), as the front ends make theirs. */
+static inline SfNet *
+test_net_new (SfDevice * dev, const SfVggWeights * w, SfPooling pool,
+    GError ** err)
+{
+  SfNetOptions o;
+
+  sf_net_options_from_env (dev, &o);
+  return sf_net_new_with_options (dev, w, pool, &o, err);
 }
 
 /* A test image, planar RGB in [0,1]: smooth structure (kind 0: products of

@@ -18,7 +18,7 @@ check_loss_layers (int w, int h, int sw, int sh, SfPooling pool,
     float stretch, guint layers)
 {
   GError *err = NULL;
-  SfNet *net = sf_net_new (dev, wts, pool, &err);
+  SfNet *net = test_net_new (dev, wts, pool, &err);
   g_assert_no_error (err);
   SfStylizer *st = sf_stylizer_new (net, w, h, &err);
   g_assert_no_error (err);
@@ -125,7 +125,7 @@ test_lbfgs (void)
 {
   GError *err = NULL;
   const int w = 64, h = 64;
-  SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
+  SfNet *net = test_net_new (dev, wts, SF_POOL_MAX, &err);
   SfStylizer *st = sf_stylizer_new (net, w, h, &err);
   g_assert_no_error (err);
   float *content = test_make_image (w, h, 0, 100);
@@ -177,7 +177,7 @@ test_adam (void)
 {
   GError *err = NULL;
   const int w = 32, h = 32;
-  SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
+  SfNet *net = test_net_new (dev, wts, SF_POOL_MAX, &err);
   SfStylizer *st = sf_stylizer_new (net, w, h, &err);
   g_assert_no_error (err);
   float *content = test_make_image (w, h, 0, 100);
@@ -208,7 +208,7 @@ static void
 test_not_ready (void)
 {
   GError *err = NULL;
-  SfNet *net = sf_net_new (dev, wts, SF_POOL_MAX, &err);
+  SfNet *net = test_net_new (dev, wts, SF_POOL_MAX, &err);
   SfStylizer *st = sf_stylizer_new (net, 16, 16, &err);
   SfParams p;
   sf_params_init (&p);
