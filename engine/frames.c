@@ -105,10 +105,21 @@ frame_geometry (SfStylizer * st, int w, int h, int stride,
   return TRUE;
 }
 
+static void frames_free (SfStylizer * st);
+
+/* The video state is this file's: whatever makes a piece of it tells the
+ * stylizer how it all goes (sf_stylizer_free). */
+static void
+frames_own (SfStylizer * st)
+{
+  st->frames_free = frames_free;
+}
+
 static gboolean
 ensure_buffer (SfStylizer * st, SfBuffer ** buf, VkDeviceSize bytes,
     GError ** error)
 {
+  frames_own (st);
   if (*buf && (*buf)->size >= bytes)
     return TRUE;
   sf_buffer_free (st->dev, *buf);
@@ -258,6 +269,7 @@ sf_stylizer_set_output_detail (SfStylizer *st, double detail)
 static gboolean
 ensure_planes (SfStylizer * st, SfBuffer ** b, int planes, GError ** error)
 {
+  frames_own (st);
   return *b || (*b = sf_buffer_new_floats (st->dev, planes, st->w, st->h,
           error));
 }
@@ -392,6 +404,7 @@ begin_flow (SfStylizer * st, GError ** error)
 {
   VkCommandBuffer cb;
 
+  frames_own (st);
   if (!st->flow && !(st->flow = sf_flow_new (st->dev, st->w, st->h, error)))
     return FALSE;
   if (!st->warped && !(st->warped = sf_buffer_new_floats (st->dev, 3, st->w,
@@ -504,8 +517,8 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
       width * fi.bpp, FALSE, error);
 }
 
-void
-sf_stylizer_frames_free (SfStylizer *st)
+static void
+frames_free (SfStylizer * st)
 {
   sf_buffer_free (st->dev, st->frame);
   sf_buffer_free (st->dev, st->frame_out);

@@ -9,6 +9,7 @@
 #define SF_NET_H
 
 #include "gpu.h"
+#include "record.h"
 
 G_BEGIN_DECLS
 
@@ -130,33 +131,6 @@ sf_style_grad_tx_invocations (int c, int m)
 gboolean sf_record_gram (SfDevice *dev, VkCommandBuffer cb, SfBuffer *f,
     gboolean f16, int c, int m, SfBuffer *part, SfBuffer *g, GError **error);
 
-/* Partials: a host buffer of SF_PARTIAL_SLOTS slots of SF_PARTIALS floats;
- * reductions write one partial per workgroup into a slot. */
-#define SF_PARTIALS 128
-#define SF_PARTIAL_SLOTS 16
-guint sf_reduce_groups (guint64 n);
-
-typedef enum
-{
-  SF_REDUCE_DOT = 0,            /* sum a . b */
-  SF_REDUCE_ABSMAX = 1,         /* max |a| */
-  SF_REDUCE_ASUM = 2,           /* sum |a| */
-} SfReduceMode;
-
-/* Records partials of the reduction `mode` of a (and b) into slot. */
-gboolean sf_record_dot (SfDevice *dev, VkCommandBuffer cb, SfBuffer *a,
-    SfBuffer *b, guint64 n, SfReduceMode mode, SfBuffer *partials, int slot,
-    GError **error);
-/* Sums (or maxes) the partials of slot that n elements produced. */
-double sf_partials_fold (SfBuffer *partials, int slot, guint64 n,
-    gboolean absmax);
-
-/* Records y = a x + b y over n floats. */
-/* Records dst = src over n floats, clamped to [0,1] with clamp01. */
-gboolean sf_record_copy (SfDevice *dev, VkCommandBuffer cb, SfBuffer *src,
-    SfBuffer *dst, guint64 n, gboolean clamp01, GError **error);
-gboolean sf_record_axpby (SfDevice *dev, VkCommandBuffer cb, double a,
-    SfBuffer *x, double b, SfBuffer *y, guint64 n, GError **error);
 
 G_END_DECLS
 #endif /* SF_NET_H */

@@ -27,12 +27,13 @@ G_BEGIN_DECLS
 
 typedef struct SfVec SfVec;     /* opaque: whatever the implementation keeps */
 
-/* The reductions of SfVecOps.reduce_later. */
+/* The reductions of SfVecOps.reduce_later, and of the GPU's dot.comp
+ * (record.h), whose modes these values are. */
 typedef enum
 {
-  SF_VEC_DOT,                   /* a . b */
-  SF_VEC_ABSMAX,                /* max_i |a_i| (b unused) */
-  SF_VEC_ASUM,                  /* sum_i |a_i| (b unused) */
+  SF_VEC_DOT = 0,               /* a . b */
+  SF_VEC_ABSMAX = 1,            /* max_i |a_i| (b unused) */
+  SF_VEC_ASUM = 2,              /* sum_i |a_i| (b unused) */
 } SfVecReduce;
 
 typedef struct

@@ -7,6 +7,13 @@
  * the wake-up after the fence, which on a fast GPU is a large part of a
  * small workload.
  *
+ * The one circle among the engine's files is this one with gpu.c, and
+ * it stays on purpose: gpu.c counts every allocation and brackets every
+ * dispatch here (sf_stats_mem_alloc, sf_stats_kernel_begin), and the
+ * timing needs gpu.c's command buffers and kernel names back
+ * (sf_cmd_begin, sf_kernel_name).  Both are the GPU layer; splitting the
+ * few calls across a third file would hide the pairing, not remove it.
+ *
  * Memory: every sf_buffer_new allocation (device-local and host-visible
  * alike, staging included) is counted with the size of its VkDeviceMemory
  * (the driver's requirement, at least the size asked for) from allocation

@@ -117,7 +117,7 @@ sf_stylizer_blend_styles (SfStylizer *st, const double *weights, guint n,
               c * c, error))
         goto fail;
     if (!sf_record_dot (st->dev, cb, st->style_gram[l], st->style_gram[l],
-            c * c, SF_REDUCE_DOT, st->partials, SLOT_STYLE + l, error))
+            c * c, SF_VEC_DOT, st->partials, SLOT_STYLE + l, error))
       goto fail;
   }
   ok = sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error);

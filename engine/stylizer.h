@@ -8,7 +8,7 @@
 
 #include "net.h"
 #include "flow.h"
-#include "vecops.h"
+#include "vecqueue.h"
 
 G_BEGIN_DECLS
 
@@ -95,7 +95,12 @@ struct SfStylizer
   GPtrArray *vec_pool;          /* image-sized optimiser vectors, reused */
   SfOptimMemory *memory;        /* optimiser state across video frames */
   SfParams memory_params;       /* the parameters it was built with */
-  SfVecQueue *vq;               /* pending vector operations (vecops.c) */
+  SfVecQueue *vq;               /* pending vector operations (vecqueue.c) */
+  /* the owners of state made on first use register how it goes, so that
+   * sf_stylizer_free needs neither: optimize.c the optimiser memory,
+   * frames.c the video frames' buffers and flow */
+  void (*memory_forget) (SfStylizer *st);
+  void (*frames_free) (SfStylizer *st);
   const gint *cancel;           /* borrowed; non-zero: stop (may be NULL) */
 };
 
@@ -109,6 +114,9 @@ gboolean sf_stylizer_update_content_target_from (SfStylizer *st,
 /* stylizer.c: submits the pending vector operations (nothing is pending
  * outside sf_stylizer_optimize, except during its progress callback). */
 gboolean sf_stylizer_flush (SfStylizer *st, GError **error);
+/* FALSE (SF_ERROR_INVALID) until both targets are set; makes a stale
+ * content target. */
+gboolean sf_stylizer_check_ready (SfStylizer *st, GError **error);
 
 /* stylizer.c: records one loss evaluation at x (gradient into grad) into
  * cb; its partials go to st->partials, to be folded by
@@ -120,7 +128,6 @@ void sf_stylizer_fold_terms (SfStylizer *st, const SfParams *p,
     SfLossTerms *t);
 
 /* frames.c */
-void sf_stylizer_frames_free (SfStylizer *st);
 
 G_END_DECLS
 #endif /* SF_STYLIZER_H */

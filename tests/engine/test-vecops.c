@@ -21,6 +21,7 @@
  */
 #include "engine-test-util.h"
 #include "stylizer.h"
+#include "vecops.h"
 
 static SfDevice *dev;
 static SfVggWeights *wts;
