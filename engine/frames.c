@@ -106,20 +106,27 @@ frame_geometry (SfStylizer * st, int w, int h, int stride,
 }
 
 static void frames_free (SfStylizer * st);
+static gboolean ensure_planes (SfStylizer * st, SfBuffer ** b, int planes,
+    GError ** error);
 
-/* The video state is this file's: whatever makes a piece of it tells the
- * stylizer how it all goes (sf_stylizer_free). */
-static void
-frames_own (SfStylizer * st)
+/* The video state, made on first use with its defaults; whoever makes it
+ * tells the stylizer how it goes (sf_stylizer_free). */
+static SfVideoState *
+video_state (SfStylizer * st)
 {
-  st->frames_free = frames_free;
+  if (!st->video) {
+    st->video = g_new0 (SfVideoState, 1);
+    st->video->content_change = -1.0;
+    st->video->flow_warp = SF_FLOW_WARP_BICUBIC;
+    st->frames_free = frames_free;
+  }
+  return st->video;
 }
 
 static gboolean
 ensure_buffer (SfStylizer * st, SfBuffer ** buf, VkDeviceSize bytes,
     GError ** error)
 {
-  frames_own (st);
   if (*buf && (*buf)->size >= bytes)
     return TRUE;
   sf_buffer_free (st->dev, *buf);
@@ -154,6 +161,7 @@ gboolean
 sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
     int stride, int width, int height, SfPixelFormat format, GError **error)
 {
+  SfVideoState *v = video_state (st);
   FormatInfo fi;
   VkDeviceSize bytes;
   VkCommandBuffer cb;
@@ -161,36 +169,39 @@ sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
   int row;
   guint64 plane = (guint64) st->w * st->h;
 
-  if (!format_info (format, &fi, error)
+  if (!ensure_planes (st, &v->content_prev, 3, error)
+      || !ensure_planes (st, &v->prev_result, 3, error)
+      || !ensure_planes (st, &v->mask, 1, error)
+      || !format_info (format, &fi, error)
       || !frame_geometry (st, width, height, stride, &fi, &row, &bytes, error)
-      || !ensure_buffer (st, &st->frame, bytes, error)
-      || !copy_rows (st, st->frame, (guint8 *) data, stride, height, row,
+      || !ensure_buffer (st, &v->frame, bytes, error)
+      || !copy_rows (st, v->frame, (guint8 *) data, stride, height, row,
           width * fi.bpp, TRUE, error))
     return FALSE;
-  st->frame_w = width;
-  st->frame_h = height;
-  st->frame_row = row;
-  st->frame_format = format;
+  v->frame_w = width;
+  v->frame_h = height;
+  v->frame_row = row;
+  v->frame_format = format;
 
   /* the current content becomes the previous one */
-  t = st->content_prev;
-  st->content_prev = st->content;
+  t = v->content_prev;
+  v->content_prev = st->content;
   st->content = t;
-  st->has_prev_content = st->has_content && !st->sequence_reset;
-  st->sequence_reset = FALSE;
-  st->in_frame = TRUE;
+  v->has_prev_content = st->has_content && !v->sequence_reset;
+  v->sequence_reset = FALSE;
+  v->in_frame = TRUE;
 
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
   struct { int32_t sw, sh, srow, bpp, r, g, b, dw, dh; } pc = {
     width, height, row, fi.bpp, fi.r, fi.g, fi.b, st->w, st->h };
-  SfBuffer *fb[2] = { st->frame, st->content };
+  SfBuffer *fb[2] = { v->frame, st->content };
   struct { int32_t plane, off; float inv_sigma; } pm = { (int32_t) plane,
     SLOT_CHANGE * SF_PARTIALS, (float) (1.0 / MASK_SIGMA) };
-  SfBuffer *mb[4] = { st->content, st->content_prev, st->mask, st->partials };
+  SfBuffer *mb[4] = { st->content, v->content_prev, v->mask, st->partials };
   if (!sf_cmd_dispatch (st->dev, cb, SF_K_FRAME_IN, fb, 2, &pc, sizeof (pc),
           sf_div_up (st->w, 8), sf_div_up (st->h, 8), 1, error)
-      || (st->has_prev_content
+      || (v->has_prev_content
           && !sf_cmd_dispatch (st->dev, cb, SF_K_MASK, mb, 4, &pm,
               sizeof (pm), sf_reduce_groups (plane), 1, 1, error))) {
     sf_cmd_free (st->dev, cb);
@@ -198,7 +209,7 @@ sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
   }
   if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
     return FALSE;
-  st->content_change = st->has_prev_content
+  v->content_change = v->has_prev_content
       ? sf_partials_fold (st->partials, SLOT_CHANGE, plane, FALSE)
       / (3.0 * plane) : -1.0;
   /* the content target waits for its first use: with flow-warp=style
@@ -211,7 +222,8 @@ sf_stylizer_set_content_frame (SfStylizer *st, const guint8 *data,
 double
 sf_stylizer_get_content_change (SfStylizer *st)
 {
-  return st->content_change;
+  SfVideoState *v = video_state (st);
+  return v->content_change;
 }
 
 /* Drops what flow-warp=style carries: the next warm frame takes a new
@@ -219,21 +231,23 @@ sf_stylizer_get_content_change (SfStylizer *st)
 static void
 forget_carry (SfStylizer * st)
 {
-  st->clean_valid = FALSE;
-  st->anchor_valid = FALSE;
+  SfVideoState *v = video_state (st);
+  v->clean_valid = FALSE;
+  v->anchor_valid = FALSE;
 }
 
 void
 sf_stylizer_reset_sequence (SfStylizer *st)
 {
-  st->has_prev_content = FALSE;
+  SfVideoState *v = video_state (st);
+  v->has_prev_content = FALSE;
   /* between frames (a flush, a seek) the next frame has no predecessor;
    * inside a frame (a scene cut) this frame starts the sequence and is
    * the next one's predecessor */
-  st->sequence_reset = !st->in_frame;
-  st->has_prev_result = FALSE;
-  st->temporal_active = FALSE;
-  st->content_change = -1.0;
+  v->sequence_reset = !v->in_frame;
+  v->has_prev_result = FALSE;
+  v->temporal_active = FALSE;
+  v->content_change = -1.0;
   forget_carry (st);
   sf_stylizer_forget_history (st);
 }
@@ -257,19 +271,20 @@ copy_buffer (SfStylizer * st, SfBuffer * src, SfBuffer * dst,
 void
 sf_stylizer_set_flow_warp (SfStylizer *st, SfFlowWarp warp)
 {
-  st->flow_warp = warp;
+  SfVideoState *v = video_state (st);
+  v->flow_warp = warp;
 }
 
 void
 sf_stylizer_set_output_detail (SfStylizer *st, double detail)
 {
-  st->output_detail = isfinite (detail) ? CLAMP (detail, 0.0, 1.0) : 0.0;
+  SfVideoState *v = video_state (st);
+  v->output_detail = isfinite (detail) ? CLAMP (detail, 0.0, 1.0) : 0.0;
 }
 
 static gboolean
 ensure_planes (SfStylizer * st, SfBuffer ** b, int planes, GError ** error)
 {
-  frames_own (st);
   return *b || (*b = sf_buffer_new_floats (st->dev, planes, st->w, st->h,
           error));
 }
@@ -312,41 +327,42 @@ ensure_image (SfStylizer * st, SfBuffer ** b, GError ** error)
 static gboolean
 record_carry (SfStylizer * st, VkCommandBuffer cb, GError ** error)
 {
-  SfBuffer *b = sf_flow_get_backward (st->flow);
+  SfVideoState *v = video_state (st);
+  SfBuffer *b = sf_flow_get_backward (v->flow);
   guint64 n2 = 2 * (guint64) st->w * st->h;
-  gboolean renew = !st->anchor_valid || st->anchor_age >= SF_ANCHOR_FRAMES;
+  gboolean renew = !v->anchor_valid || v->anchor_age >= SF_ANCHOR_FRAMES;
   gboolean ok;
 
-  if (!ensure_planes (st, &st->anchor, 3, error)
-      || !ensure_planes (st, &st->anchor_flow, 2, error)
-      || !ensure_planes (st, &st->anchor_flow_tmp, 2, error)
-      || !ensure_planes (st, &st->anchor_sample, 3, error))
+  if (!ensure_planes (st, &v->anchor, 3, error)
+      || !ensure_planes (st, &v->anchor_flow, 2, error)
+      || !ensure_planes (st, &v->anchor_flow_tmp, 2, error)
+      || !ensure_planes (st, &v->anchor_sample, 3, error))
     return FALSE;
   /* renewing: anchor = residual, A = 0, E = 0; else E = residual - S */
   ok = renew
-      ? sf_record_copy (st->dev, cb, st->residual, st->anchor, st->n, FALSE,
+      ? sf_record_copy (st->dev, cb, v->residual, v->anchor, st->n, FALSE,
       error)
-      && sf_record_axpby (st->dev, cb, 0.0, b, 0.0, st->anchor_flow, n2,
+      && sf_record_axpby (st->dev, cb, 0.0, b, 0.0, v->anchor_flow, n2,
       error)
-      && sf_record_axpby (st->dev, cb, 0.0, b, 0.0, st->residual, st->n,
+      && sf_record_axpby (st->dev, cb, 0.0, b, 0.0, v->residual, st->n,
       error)
-      : sf_record_axpby (st->dev, cb, -1.0, st->anchor_sample, 1.0,
-      st->residual, st->n, error);
-  ok = ok && sf_flow_record_warp_filtered (st->flow, cb, st->anchor_flow, 2,
-      NULL, SF_WARP_BILINEAR, st->anchor_flow_tmp, error)
-      && sf_record_copy (st->dev, cb, b, st->anchor_flow, n2, FALSE, error)
-      && sf_record_axpby (st->dev, cb, 1.0, st->anchor_flow_tmp, 1.0,
-      st->anchor_flow, n2, error)
-      && sf_flow_record_warp_filtered (st->flow, cb, st->anchor, 3,
-      st->anchor_flow, SF_WARP_LANCZOS_MIRROR, st->anchor_sample, error)
-      && sf_flow_record_warp_filtered (st->flow, cb, st->residual, 3, NULL,
-      SF_WARP_BICUBIC_MIRROR, st->warped, error)
-      && sf_record_axpby (st->dev, cb, 1.0, st->anchor_sample, 1.0,
-      st->warped, st->n, error);
+      : sf_record_axpby (st->dev, cb, -1.0, v->anchor_sample, 1.0,
+      v->residual, st->n, error);
+  ok = ok && sf_flow_record_warp_filtered (v->flow, cb, v->anchor_flow, 2,
+      NULL, SF_WARP_BILINEAR, v->anchor_flow_tmp, error)
+      && sf_record_copy (st->dev, cb, b, v->anchor_flow, n2, FALSE, error)
+      && sf_record_axpby (st->dev, cb, 1.0, v->anchor_flow_tmp, 1.0,
+      v->anchor_flow, n2, error)
+      && sf_flow_record_warp_filtered (v->flow, cb, v->anchor, 3,
+      v->anchor_flow, SF_WARP_LANCZOS_MIRROR, v->anchor_sample, error)
+      && sf_flow_record_warp_filtered (v->flow, cb, v->residual, 3, NULL,
+      SF_WARP_BICUBIC_MIRROR, v->warped, error)
+      && sf_record_axpby (st->dev, cb, 1.0, v->anchor_sample, 1.0,
+      v->warped, st->n, error);
   /* a failed recording is never submitted: what the buffers hold is then
    * unknown, so the next warm frame renews */
-  st->anchor_valid = ok;
-  st->anchor_age = renew ? 1 : st->anchor_age + 1;
+  v->anchor_valid = ok;
+  v->anchor_age = renew ? 1 : v->anchor_age + 1;
   return ok;
 }
 
@@ -361,34 +377,35 @@ record_carry (SfStylizer * st, VkCommandBuffer cb, GError ** error)
 static gboolean
 record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
 {
-  SfWarpFilter filter = st->flow_warp == SF_FLOW_WARP_BILINEAR
+  SfVideoState *v = video_state (st);
+  SfWarpFilter filter = v->flow_warp == SF_FLOW_WARP_BILINEAR
       ? SF_WARP_BILINEAR : SF_WARP_BICUBIC;
 
-  if (st->flow_warp != SF_FLOW_WARP_STYLE) {
-    st->clean_valid = st->anchor_valid = FALSE;
-    return sf_flow_record_warp_filtered (st->flow, cb, st->prev_result, 3,
-        NULL, filter, st->warped, error);
+  if (v->flow_warp != SF_FLOW_WARP_STYLE) {
+    v->clean_valid = v->anchor_valid = FALSE;
+    return sf_flow_record_warp_filtered (v->flow, cb, v->prev_result, 3,
+        NULL, filter, v->warped, error);
   }
-  if (!ensure_image (st, &st->residual, error)
-      || !ensure_image (st, &st->clean, error)
-      || !ensure_image (st, &st->clean_warp, error))
+  if (!ensure_image (st, &v->residual, error)
+      || !ensure_image (st, &v->clean, error)
+      || !ensure_image (st, &v->clean_warp, error))
     return FALSE;
-  if (!st->clean_valid && !sf_record_copy (st->dev, cb, st->content_prev,
-          st->clean, st->n, FALSE, error))
+  if (!v->clean_valid && !sf_record_copy (st->dev, cb, v->content_prev,
+          v->clean, st->n, FALSE, error))
     return FALSE;
-  st->clean_valid = TRUE;
-  return sf_record_copy (st->dev, cb, st->prev_result, st->residual, st->n,
+  v->clean_valid = TRUE;
+  return sf_record_copy (st->dev, cb, v->prev_result, v->residual, st->n,
       FALSE, error)
-      && sf_record_axpby (st->dev, cb, -1.0, st->clean, 1.0, st->residual,
+      && sf_record_axpby (st->dev, cb, -1.0, v->clean, 1.0, v->residual,
       st->n, error)
       && record_carry (st, cb, error)
-      && sf_flow_record_warp_filtered (st->flow, cb, st->clean, 3, NULL,
-      SF_WARP_BICUBIC, st->clean_warp, error)
-      && sf_flow_record_core (st->flow, cb, st->content, st->clean_warp,
+      && sf_flow_record_warp_filtered (v->flow, cb, v->clean, 3, NULL,
+      SF_WARP_BICUBIC, v->clean_warp, error)
+      && sf_flow_record_core (v->flow, cb, st->content, v->clean_warp,
       NULL, &sf_coring, error)
-      && sf_record_copy (st->dev, cb, st->clean_warp, st->clean, st->n,
+      && sf_record_copy (st->dev, cb, v->clean_warp, v->clean, st->n,
       FALSE, error)
-      && sf_record_axpby (st->dev, cb, 1.0, st->clean, 1.0, st->warped,
+      && sf_record_axpby (st->dev, cb, 1.0, v->clean, 1.0, v->warped,
       st->n, error);
 }
 
@@ -402,40 +419,41 @@ record_warp (SfStylizer * st, VkCommandBuffer cb, GError ** error)
 static gboolean
 begin_flow (SfStylizer * st, GError ** error)
 {
+  SfVideoState *v = video_state (st);
   VkCommandBuffer cb;
 
-  frames_own (st);
-  if (!st->flow && !(st->flow = sf_flow_new (st->dev, st->w, st->h, error)))
+  if (!v->flow && !(v->flow = sf_flow_new (st->dev, st->w, st->h, error)))
     return FALSE;
-  if (!st->warped && !(st->warped = sf_buffer_new_floats (st->dev, 3, st->w,
+  if (!v->warped && !(v->warped = sf_buffer_new_floats (st->dev, 3, st->w,
               st->h, error)))
     return FALSE;
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
-  if (!sf_flow_record_compute (st->flow, cb, st->content_prev, st->content,
+  if (!sf_flow_record_compute (v->flow, cb, v->content_prev, st->content,
           error)
       || !record_warp (st, cb, error)
-      || !sf_flow_record_consistency_weighted (st->flow, cb, st->mask,
-          st->flow_warp == SF_FLOW_WARP_STYLE ? &sf_motion_weight : NULL,
+      || !sf_flow_record_consistency_weighted (v->flow, cb, v->mask,
+          v->flow_warp == SF_FLOW_WARP_STYLE ? &sf_motion_weight : NULL,
           error)
-      || !sf_record_copy (st->dev, cb, st->warped, st->x, st->n, FALSE,
+      || !sf_record_copy (st->dev, cb, v->warped, st->x, st->n, FALSE,
           error)) {
     sf_cmd_free (st->dev, cb);
     return FALSE;
   }
   if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
     return FALSE;
-  st->temporal_target = st->warped;
-  st->temporal_active = TRUE;
+  v->temporal_target = v->warped;
+  v->temporal_active = TRUE;
   /* the content term holds the frame to its clean content */
-  return st->flow_warp != SF_FLOW_WARP_STYLE
-      || sf_stylizer_update_content_target_from (st, st->clean, error);
+  return v->flow_warp != SF_FLOW_WARP_STYLE
+      || sf_stylizer_update_content_target_from (st, v->clean, error);
 }
 
 gboolean
 sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
 {
-  gboolean sequence = st->has_prev_result && st->has_prev_content;
+  SfVideoState *v = video_state (st);
+  gboolean sequence = v->has_prev_result && v->has_prev_content;
 
   /* vector operations still pending on x run before x is replaced */
   if (!sf_stylizer_flush (st, error))
@@ -445,30 +463,31 @@ sf_stylizer_begin_frame (SfStylizer *st, SfWarmStart warm, GError **error)
         "begin_frame without a content frame");
     return FALSE;
   }
-  st->temporal_active = FALSE;
+  v->temporal_active = FALSE;
   if (warm == SF_WARM_FLOW && sequence)
     return begin_flow (st, error);
-  st->temporal_active = warm == SF_WARM_PREVIOUS && sequence;
-  st->temporal_target = st->prev_result;
+  v->temporal_active = warm == SF_WARM_PREVIOUS && sequence;
+  v->temporal_target = v->prev_result;
   forget_carry (st);
   /* a start from the content is far from where the memory's steps were
    * taken: with it, a full quasi-Newton step from there jumps far and the
    * texture flickers (30 levels of frame-to-frame change on a still shot
    * against 4 without) */
-  if (!st->temporal_active)
+  if (!v->temporal_active)
     sf_stylizer_forget_history (st);
-  return copy_buffer (st, st->temporal_active ? st->prev_result : st->content,
+  return copy_buffer (st, v->temporal_active ? v->prev_result : st->content,
       st->x, FALSE, error);
 }
 
 gboolean
 sf_stylizer_revert_frame (SfStylizer *st, GError **error)
 {
+  SfVideoState *v = video_state (st);
   if (!sf_stylizer_flush (st, error))
     return FALSE;
   sf_stylizer_forget_history (st);
   forget_carry (st);
-  return copy_buffer (st, st->has_prev_result ? st->prev_result :
+  return copy_buffer (st, v->has_prev_result ? v->prev_result :
       st->content, st->x, FALSE, error);
 }
 
@@ -477,6 +496,7 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
     int height, SfPixelFormat format, gboolean preserve_colors,
     GError **error)
 {
+  SfVideoState *v = video_state (st);
   FormatInfo fi;
   VkDeviceSize bytes;
   VkCommandBuffer cb;
@@ -485,25 +505,26 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
   /* what the next frame starts from and is held to is what was shown
    * (with any vector operation still pending on x done first) */
   if (!sf_stylizer_flush (st, error)
-      || !copy_buffer (st, st->x, st->prev_result, TRUE, error))
+      || !ensure_planes (st, &v->prev_result, 3, error)
+      || !copy_buffer (st, st->x, v->prev_result, TRUE, error))
     return FALSE;
-  st->in_frame = FALSE;
-  st->has_prev_result = TRUE;
-  st->temporal_active = FALSE;
+  v->in_frame = FALSE;
+  v->has_prev_result = TRUE;
+  v->temporal_active = FALSE;
   if (!format_info (format, &fi, error)
       || !frame_geometry (st, width, height, stride, &fi, &row, &bytes, error)
-      || !ensure_buffer (st, &st->frame_out, bytes, error))
+      || !ensure_buffer (st, &v->frame_out, bytes, error))
     return FALSE;
   /* the original frame, when it is the output's size and layout */
-  orig = st->frame && st->frame_w == width && st->frame_h == height
-      && st->frame_format == format;
+  orig = v->frame && v->frame_w == width && v->frame_h == height
+      && v->frame_format == format;
   if (preserve_colors)
     preserve = orig ? 2 : 1;
   struct { int32_t dw, dh, drow, bpp, r, g, b, a, sw, sh, preserve, orig;
     float detail; } pc = { width, height, row, fi.bpp, fi.r, fi.g, fi.b,
-    fi.a, st->w, st->h, preserve, orig, (float) st->output_detail };
-  SfBuffer *b[4] = { st->x, st->content, orig ? st->frame : st->zero,
-    st->frame_out };
+    fi.a, st->w, st->h, preserve, orig, (float) v->output_detail };
+  SfBuffer *b[4] = { st->x, st->content, orig ? v->frame : st->zero,
+    v->frame_out };
   if (!sf_cmd_begin (st->dev, &cb, error))
     return FALSE;
   if (!sf_cmd_dispatch (st->dev, cb, SF_K_FRAME_OUT, b, 4, &pc, sizeof (pc),
@@ -513,28 +534,23 @@ sf_stylizer_end_frame (SfStylizer *st, guint8 *data, int stride, int width,
   }
   if (!sf_cmd_submit_wait (st->dev, &cb, 1, TRUE, error))
     return FALSE;
-  return copy_rows (st, st->frame_out, data, stride, height, row,
+  return copy_rows (st, v->frame_out, data, stride, height, row,
       width * fi.bpp, FALSE, error);
 }
 
 static void
 frames_free (SfStylizer * st)
 {
-  sf_buffer_free (st->dev, st->frame);
-  sf_buffer_free (st->dev, st->frame_out);
-  sf_buffer_free (st->dev, st->warped);
-  sf_buffer_free (st->dev, st->residual);
-  sf_buffer_free (st->dev, st->clean);
-  sf_buffer_free (st->dev, st->clean_warp);
-  sf_buffer_free (st->dev, st->anchor);
-  sf_buffer_free (st->dev, st->anchor_flow);
-  sf_buffer_free (st->dev, st->anchor_flow_tmp);
-  sf_buffer_free (st->dev, st->anchor_sample);
-  sf_flow_free (st->flow);
-  st->frame = st->frame_out = st->warped = st->residual = NULL;
-  st->clean = st->clean_warp = NULL;
-  st->anchor = st->anchor_flow = st->anchor_flow_tmp = NULL;
-  st->anchor_sample = NULL;
-  forget_carry (st);
-  st->flow = NULL;
+  SfVideoState *v = st->video;
+  SfBuffer *bufs[] = { v->content_prev, v->prev_result, v->mask, v->frame,
+    v->frame_out, v->warped, v->residual, v->clean, v->clean_warp,
+    v->anchor, v->anchor_flow, v->anchor_flow_tmp, v->anchor_sample
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
+    sf_buffer_free (st->dev, bufs[i]);
+  sf_flow_free (v->flow);
+  g_free (v);
+  st->video = NULL;
+  st->frames_free = NULL;
 }

@@ -43,18 +43,14 @@ sf_stylizer_new (SfNet *net, int width, int height, GError **error)
   st->w = width;
   st->h = height;
   st->n = 3 * (guint64) width * height;
-  st->content_change = -1.0;
-  st->flow_warp = SF_FLOW_WARP_BICUBIC;
   st->vec_pool = g_ptr_array_new ();
   if (!(st->vq = sf_vec_queue_new (st->dev, st->n, error))
       || !(st->acts = sf_acts_new (net, width, height, error)))
     goto fail;
   if (!(st->x = sf_buffer_new_floats (st->dev, 3, width, height, error))
       || !(st->grad = sf_buffer_new_floats (st->dev, 3, width, height, error))
-      || !(st->content = sf_buffer_new_floats (st->dev, 3, width, height, error))
-      || !(st->content_prev = sf_buffer_new_floats (st->dev, 3, width, height, error))
-      || !(st->prev_result = sf_buffer_new_floats (st->dev, 3, width, height, error))
-      || !(st->mask = sf_buffer_new_floats (st->dev, 1, width, height, error)))
+      || !(st->content = sf_buffer_new_floats (st->dev, 3, width, height,
+              error)))
     goto fail;
   /* fp32 whatever the activations' precision */
   if (!(st->target = sf_buffer_new_floats (st->dev, net->cout[SF_CONTENT_CONV],
@@ -104,9 +100,8 @@ sf_stylizer_free (SfStylizer *st)
   for (guint i = 0; i < st->vec_pool->len; i++)
     sf_buffer_free (dev, g_ptr_array_index (st->vec_pool, i));
   g_ptr_array_free (st->vec_pool, TRUE);
-  SfBuffer *bufs[] = { st->x, st->grad, st->content, st->content_prev,
-    st->prev_result, st->mask, st->target, st->ga, st->gb, st->partials,
-    st->zero
+  SfBuffer *bufs[] = { st->x, st->grad, st->content, st->target, st->ga,
+    st->gb, st->partials, st->zero
   };
   for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
     sf_buffer_free (dev, bufs[i]);
@@ -344,10 +339,11 @@ sf_stylizer_record_eval (SfStylizer *st, VkCommandBuffer cb, SfBuffer *x,
   if (!sf_cmd_dispatch (st->dev, cb, SF_K_RANGE, tb, 3, &pr, sizeof (pr),
           sf_reduce_groups (st->n), 1, 1, error))
     return FALSE;
-  if (st->temporal_active
-      && !record_diff (st, cb, x, st->temporal_target, grad, st->mask, 2,
-          2.0 * w->temporal / (double) st->n, SLOT_TEMPORAL, st->n,
-          st->w * st->h, error))
+  /* the video state frames.c hands in: the temporal term */
+  if (st->video && st->video->temporal_active
+      && !record_diff (st, cb, x, st->video->temporal_target, grad,
+          st->video->mask, 2, 2.0 * w->temporal / (double) st->n,
+          SLOT_TEMPORAL, st->n, st->w * st->h, error))
     return FALSE;
   return TRUE;
 }
@@ -375,7 +371,7 @@ sf_stylizer_fold_terms (SfStylizer *st, const SfParams *p, SfLossTerms *t)
   t->style /= sf_style_layer_count (mask);
   t->tv = sf_partials_fold (st->partials, SLOT_TV, st->n, FALSE);
   t->range = sf_partials_fold (st->partials, SLOT_RANGE, st->n, FALSE);
-  if (st->temporal_active)
+  if (st->video && st->video->temporal_active)
     t->temporal = sf_partials_fold (st->partials, SLOT_TEMPORAL, st->n,
         FALSE) / (double) st->n;
   t->total = w->content * t->content + w->style * t->style + w->tv * t->tv

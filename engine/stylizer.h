@@ -27,37 +27,15 @@ enum
   SLOT_RANGE = 10,
 };
 
-struct SfStylizer
+/* A stylizer's video state (frames.c): the previous content and result,
+ * the temporal mask and target, the flow and what flow-warp=style
+ * carries, and the packed frames.  frames.c makes it with the first frame
+ * (sf_stylizer_set_content_frame and the frame functions), frees it (the
+ * teardown it registers with the stylizer) and hands it to the loss
+ * evaluation, which adds the temporal term while temporal_active. */
+typedef struct
 {
-  SfDevice *dev;
-  SfNet *net;
-  int w, h;
-  guint64 n;                    /* 3 * w * h */
-  SfActs *acts;
-  SfBuffer *x;                  /* the image being optimised */
-  SfBuffer *grad;
-  SfBuffer *content;            /* content image / frame, planar */
   SfBuffer *content_prev;       /* previous content frame */
-  SfBuffer *target;             /* content features (relu4_2) */
-  double target_norm;           /* ||target||^2 */
-  gboolean has_content;
-  gboolean target_stale;        /* a new content frame: the target is made
-                                 * when first needed (check_ready), or by
-                                 * begin_frame from the clean content */
-  SfBuffer *style_gram[SF_NUM_STYLE_LAYERS];  /* the target: the blend */
-  double style_norm[SF_NUM_STYLE_LAYERS];
-  gboolean has_style;
-  /* styles.c: each style image's Grams (made on first use), whether they
-   * are set, and the VGG passes run on style images */
-  SfBuffer *style_grams[SF_MAX_STYLES][SF_NUM_STYLE_LAYERS];
-  gboolean style_set[SF_MAX_STYLES];
-  guint style_passes;
-  SfBuffer *gram[SF_NUM_STYLE_LAYERS];  /* Gram of x */
-  SfBuffer *gdiff[SF_NUM_STYLE_LAYERS]; /* Gram(x) - style Gram */
-  SfBuffer *ga, *gb;            /* backward scratch, largest activation */
-  SfBuffer *partials;           /* host-visible */
-  SfBuffer *zero;               /* one float 0 (unused mask binding) */
-  /* video */
   SfBuffer *prev_result;        /* previous stylized frame, planar */
   SfBuffer *mask;               /* temporal mask, one per pixel */
   SfFlow *flow;                 /* optical flow, made on first use */
@@ -91,6 +69,40 @@ struct SfStylizer
   SfBuffer *frame_out;          /* packed output frame */
   int frame_w, frame_h, frame_row;
   SfPixelFormat frame_format;
+} SfVideoState;
+
+struct SfStylizer
+{
+  SfDevice *dev;
+  SfNet *net;
+  int w, h;
+  guint64 n;                    /* 3 * w * h */
+  SfActs *acts;
+  SfBuffer *x;                  /* the image being optimised */
+  SfBuffer *grad;
+  SfBuffer *content;            /* content image / frame, planar */
+  SfBuffer *target;             /* content features (relu4_2) */
+  double target_norm;           /* ||target||^2 */
+  gboolean has_content;
+  gboolean target_stale;        /* a new content frame: the target is made
+                                 * when first needed (check_ready), or by
+                                 * begin_frame from the clean content */
+  SfBuffer *style_gram[SF_NUM_STYLE_LAYERS];  /* the target: the blend */
+  double style_norm[SF_NUM_STYLE_LAYERS];
+  gboolean has_style;
+  /* styles.c: each style image's Grams (made on first use), whether they
+   * are set, and the VGG passes run on style images */
+  SfBuffer *style_grams[SF_MAX_STYLES][SF_NUM_STYLE_LAYERS];
+  gboolean style_set[SF_MAX_STYLES];
+  guint style_passes;
+  SfBuffer *gram[SF_NUM_STYLE_LAYERS];  /* Gram of x */
+  SfBuffer *gdiff[SF_NUM_STYLE_LAYERS]; /* Gram(x) - style Gram */
+  SfBuffer *ga, *gb;            /* backward scratch, largest activation */
+  SfBuffer *partials;           /* host-visible */
+  SfBuffer *zero;               /* one float 0 (unused mask binding) */
+  /* the video state: frames.c makes it with the first frame, frees it
+   * and hands it to the loss (NULL for stills) */
+  SfVideoState *video;
   int evals;
   GPtrArray *vec_pool;          /* image-sized optimiser vectors, reused */
   SfOptimMemory *memory;        /* optimiser state across video frames */

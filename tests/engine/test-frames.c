@@ -346,7 +346,7 @@ test_no_drift (void)
   g_assert_true (sf_stylizer_set_image (st, x, &err));
   g_assert_true (sf_stylizer_end_frame (st, f, w * 4, w, h, SF_FORMAT_RGBA,
           FALSE, &err));
-  g_assert_true (sf_buffer_download (dev, st->prev_result, 0, kept,
+  g_assert_true (sf_buffer_download (dev, st->video->prev_result, 0, kept,
           3 * w * h * 4, &err));
   g_assert_no_error (err);
   for (int i = 0; i < 3 * w * h; i++)
@@ -488,7 +488,7 @@ check_motion_weight (SfStylizer * st, int w, int h, int m, double sx,
   double want = 1.0 - 0.8 * test_smoothstep (0.3, 0.6, hypot (sx, sy));
   int cnt = 0;
 
-  g_assert_true (sf_buffer_download (dev, st->mask, 0, mask,
+  g_assert_true (sf_buffer_download (dev, st->video->mask, 0, mask,
           (gsize) w * h * sizeof (float), &err));
   g_assert_no_error (err);
   for (int y = m; y < h - m; y++)
@@ -522,7 +522,7 @@ carry_run (gboolean anchored, int frames, GArray * kept)
     g_assert_true (sf_stylizer_set_content_frame (st, f, 4 * w, w, h,
             SF_FORMAT_RGBA, &err));
     if (!anchored)
-      st->anchor_valid = FALSE;
+      st->video->anchor_valid = FALSE;
     g_assert_true (sf_stylizer_begin_frame (st, SF_WARM_FLOW, &err));
     g_assert_no_error (err);
     for (int c = 0; c < 3; c++)
@@ -558,9 +558,9 @@ carry_run (gboolean anchored, int frames, GArray * kept)
     g_assert_no_error (err);
   }
   /* a new sequence takes a new anchor */
-  g_assert_true (st->anchor_valid);
+  g_assert_true (st->video->anchor_valid);
   sf_stylizer_reset_sequence (st);
-  g_assert_false (st->anchor_valid);
+  g_assert_false (st->video->anchor_valid);
   g_free (f); g_free (x); g_free (r); g_free (ideal);
   sf_stylizer_free (st);
   return k_last;
