@@ -1,6 +1,7 @@
 /* stylizer.c - the optimisation state for one image size: targets, the
- * loss and its gradient on the GPU, and the optimisers driven through
- * SfVecOps (implemented in vecops.c).
+ * loss and its gradient on the GPU (the optimisers run on it from
+ * optimize.c, through the SfVecOps of vecops.c; the video state is
+ * frames.c's, and the loss reads it).
  *
  * One evaluation is recorded into the pending command buffer of the
  * stylizer's SfVecQueue: the forward pass, the Gram matrices and their
