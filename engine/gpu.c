@@ -10,6 +10,23 @@
 
 #include "gpu.h"
 
+/* The uniform texel buffer formats of SfKernelInfo.texel's 2-bit codes
+ * (0: a storage buffer), and the binding's code in a texel field. */
+static const struct
+{
+  VkFormat format;
+  guint bytes;
+} texel_formats[] = {
+  [1] = { VK_FORMAT_R32_SFLOAT, 4 },
+  [2] = { VK_FORMAT_R32G32B32A32_SFLOAT, 16 },
+};
+
+static guint
+texel_code (guint texel, guint binding)
+{
+  return (texel >> (2 * binding)) & 3;
+}
+
 const char *
 sf_kernel_name (SfKernelId k)
 {
@@ -341,7 +358,7 @@ sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
   for (guint i = 0; i < info->n_buffers; i++)
     bind[i] = (VkDescriptorSetLayoutBinding) {
       .binding = i,
-      .descriptorType = ((info->texel >> (2 * i)) & 3) ?
+      .descriptorType = texel_code (info->texel, i) ?
           VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER :
           VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .descriptorCount = 1,
@@ -398,28 +415,22 @@ sf_kernel_get (SfDevice *dev, SfKernelId id, SfKernel **out, GError **error)
   return TRUE;
 }
 
-/* b's view as a uniform texel buffer of format fmt (1 R32F, 2 RGBA32F),
+/* b's view as a uniform texel buffer of format code fmt (texel_formats),
  * made on first use and kept with the buffer (sf_buffer_free destroys
  * it). */
 static gboolean
 buffer_view (SfDevice * dev, SfBuffer * b, guint fmt, VkBufferView * out,
     GError ** error)
 {
-  static const VkFormat formats[] = { VK_FORMAT_R32_SFLOAT,
-    VK_FORMAT_R32G32B32A32_SFLOAT
-  };
-  static const guint texel_bytes[] = { 4, 16 };
-
-  g_assert (fmt >= 1 && fmt <= 2);
+  g_assert (fmt >= 1 && fmt < G_N_ELEMENTS (texel_formats));
   if (!b->view[fmt - 1]) {
-    VkDeviceSize range = b->size / texel_bytes[fmt - 1]
-        * texel_bytes[fmt - 1];
+    guint bytes = texel_formats[fmt].bytes;
     VkBufferViewCreateInfo vci = {
       .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
       .buffer = b->buffer,
-      .format = formats[fmt - 1],
+      .format = texel_formats[fmt].format,
       .offset = 0,
-      .range = range,
+      .range = b->size / bytes * bytes,
     };
     SF_VK_CHECK (vkCreateBufferView (dev->device, &vci, NULL,
             &b->view[fmt - 1]), error, "vkCreateBufferView");
@@ -439,13 +450,11 @@ SfKernelId
 sf_kernel_choose (SfDevice *dev, SfKernelId id, SfKernelId tx,
     SfBuffer *const *bufs, guint n_bufs)
 {
-  static const guint texel_bytes[] = { 0, 4, 16 };
-
   if (!dev->texel_reads)
     return id;
   for (guint i = 0; i < n_bufs; i++) {
-    guint fmt = (sf_kernel_info[tx].texel >> (2 * i)) & 3;
-    if (fmt && bufs[i]->size / texel_bytes[fmt]
+    guint fmt = texel_code (sf_kernel_info[tx].texel, i);
+    if (fmt && bufs[i]->size / texel_formats[fmt].bytes
         > dev->props.limits.maxTexelBufferElements)
       return id;
   }
@@ -490,7 +499,7 @@ sf_cmd_dispatch (SfDevice *dev, VkCommandBuffer cb, SfKernelId id,
       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .pBufferInfo = &bi[i],
     };
-    guint fmt = (k->texel >> (2 * i)) & 3;
+    guint fmt = texel_code (k->texel, i);
     if (fmt) {
       if (!buffer_view (dev, bufs[i], fmt, &views[i], error))
         return FALSE;

@@ -40,7 +40,6 @@ python=${PYTHON:-python3}
 bench=$build/tests/bench/bench
 peer=$src/tests/peer/torch_gatys.py
 sizes=$(echo "${SIZES:-64x64 128x128 256x256}" | tr ',' ' ' | xargs)
-peer_sizes=$(echo "$sizes" | tr ' ' ',')
 repeats=${REPEATS:-10}
 
 if [ ! -x "$bench" ]; then
