@@ -3,6 +3,7 @@
  *
  *   warp-error [--size WxH] [--frames N] [--set "PROP=VAL PROP=VAL" ...]
  *              [--png-dir DIR] CLIP [PROPERTY=VALUE ...]
+ *   warp-error [--size WxH] [--frames N] --stylized OUTPUT CLIP
  *
  * Decodes CLIP, scales it to WxH, runs it through stylefilter with the
  * given properties (e.g. style-location=examples/scream.jpg
@@ -21,7 +22,10 @@
  * bus messages), the output's sharpness (variance of the Laplacian of the
  * luma) against the input's and output frame 0's, the warping errors.
  * --png-dir DIR writes each run's first and last output frame as
- * DIR/I-first.png, DIR/I-last.png.  See tests/bench/README.md.  The plugin
+ * DIR/I-first.png, DIR/I-last.png.  --stylized OUTPUT measures a clip
+ * stylized already (examples/render-segments' joined file) against CLIP,
+ * its input, frame by frame, with no stylefilter run and no properties.
+ * See tests/bench/README.md.  The plugin
  * is found through GST_PLUGIN_PATH (build/gst).
  */
 #include <gst/gst.h>
@@ -40,6 +44,7 @@ typedef struct
   SfFlow *flow;
   int w, h;
   SfBuffer *in[2], *out[2];     /* previous and current, swapped */
+  char *stylized;               /* --stylized: its URI, or NULL */
 } Measure;
 
 /* One frame's stylefilter-stats message: v[F_EVALS] is the iterations
@@ -142,16 +147,29 @@ append_properties (GString * d, int argc, char **argv)
   }
 }
 
+/* CLIP (uri) decoded to appsink "in" and, through stylefilter, to "out";
+ * or with stylized (a URI) that clip decoded to "out" beside it. */
 static char *
-make_description (const char *uri, int w, int h, int argc, char **argv,
-    char **set)
+make_description (const char *uri, const char *stylized, int w, int h,
+    int argc, char **argv, char **set)
 {
   GString *d = g_string_new (NULL);
+  const char *scale = "videoconvert ! videoscale ! "
+      "video/x-raw,format=RGBA,width=%d,height=%d,pixel-aspect-ratio=1/1";
 
-  g_string_append_printf (d, "uridecodebin uri=\"%s\" ! videoconvert ! "
-      "videoscale ! video/x-raw,format=RGBA,width=%d,height=%d,"
-      "pixel-aspect-ratio=1/1 ! tee name=t t. ! queue ! appsink name=in "
-      "sync=false t. ! queue ! stylefilter", uri, w, h);
+  if (stylized) {
+    g_string_append_printf (d, "uridecodebin uri=\"%s\" ! ", uri);
+    g_string_append_printf (d, scale, w, h);
+    g_string_append_printf (d, " ! appsink name=in sync=false "
+        "uridecodebin uri=\"%s\" ! ", stylized);
+    g_string_append_printf (d, scale, w, h);
+    g_string_append (d, " ! appsink name=out sync=false");
+    return g_string_free (d, FALSE);
+  }
+  g_string_append_printf (d, "uridecodebin uri=\"%s\" ! ", uri);
+  g_string_append_printf (d, scale, w, h);
+  g_string_append (d, " ! tee name=t t. ! queue ! appsink name=in "
+      "sync=false t. ! queue ! stylefilter");
   append_properties (d, argc, argv);
   if (set)
     append_properties (d, g_strv_length (set), set);
@@ -304,7 +322,7 @@ run (Measure * m, GstElement * pipeline, int max_frames, Run * r)
       if (!sf_flow_warp_error (m->flow, m->in[(t - 1) % 2], m->in[t % 2],
               m->out[(t - 1) % 2], m->out[t % 2], &e, &ei, &kept, &err))
         break;
-      printf ("frames %3d-%3d: output %.6f  input %.6f  (%.0f%% of pixels "
+      printf ("frames %3d-%3d: output %.6g  input %.6g  (%.0f%% of pixels "
           "kept)\n", t - 1, t, e, ei, 100 * kept);
       fflush (stdout);
       sum += e;
@@ -378,7 +396,8 @@ run_set (Measure * m, const char *clip, const char *uri, int frames,
     int argc, char **argv, char **set, Run * r)
 {
   GError *err = NULL;
-  char *desc = make_description (uri, m->w, m->h, argc, argv, set);
+  char *desc = make_description (uri, m->stylized, m->w, m->h, argc, argv,
+      set);
   GstElement *pipeline = gst_parse_launch (desc, &err);
   int ret;
 
@@ -390,12 +409,16 @@ run_set (Measure * m, const char *clip, const char *uri, int frames,
       gst_object_unref (pipeline);
     return 1;
   }
-  printf ("%s at %dx%d, stylefilter", clip, m->w, m->h);
-  for (int i = 0; i < argc; i++)
+  if (m->stylized)
+    printf ("%s at %dx%d against %s\n", clip, m->w, m->h, m->stylized);
+  else
+    printf ("%s at %dx%d, stylefilter", clip, m->w, m->h);
+  for (int i = 0; !m->stylized && i < argc; i++)
     printf (" %s", argv[i]);
-  for (int i = 0; set && set[i]; i++)
+  for (int i = 0; !m->stylized && set && set[i]; i++)
     printf (" %s", set[i]);
-  printf ("\n");
+  if (!m->stylized)
+    printf ("\n");
   fflush (stdout);
   if (gst_element_set_state (pipeline, GST_STATE_PLAYING)
       == GST_STATE_CHANGE_FAILURE)
@@ -596,6 +619,7 @@ static void
 measure_clear (Measure * m)
 {
   sf_flow_free (m->flow);
+  g_free (m->stylized);
   if (!m->dev)
     return;
   for (int i = 0; i < 2; i++) {
@@ -658,6 +682,7 @@ int
 main (int argc, char **argv)
 {
   char *size = NULL, *png_dir = NULL, *uri = NULL, **sets = NULL;
+  char *stylized = NULL;
   int frames = 0, w = 0, h = 0, ret = 1;
   GError *err = NULL;
   GOptionEntry entries[] = {
@@ -671,6 +696,9 @@ main (int argc, char **argv)
     {"png-dir", 0, 0, G_OPTION_ARG_FILENAME, &png_dir,
         "Write each run's first and last output frame as DIR/I-first.png "
         "and DIR/I-last.png", "DIR"},
+    {"stylized", 0, 0, G_OPTION_ARG_FILENAME, &stylized,
+        "Measure this clip, CLIP stylized already, instead of running "
+        "stylefilter (no properties, no --set)", "OUTPUT"},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("CLIP [PROPERTY=VALUE ...]");
@@ -698,13 +726,21 @@ main (int argc, char **argv)
         "4096x4096\n");
     return 2;
   }
+  if (stylized && (argc > 2 || sets)) {
+    fprintf (stderr, "warp-error: --stylized takes no properties and no "
+        "--set\n");
+    return 2;
+  }
   if (!parse_sets (sets, set_words)) {
     ret = 2;
     goto out;
   }
   uri = gst_uri_is_valid (argv[1]) ? g_strdup (argv[1])
       : gst_filename_to_uri (argv[1], &err);
-  if (uri && measure_init (&m, w, h, &err))
+  if (uri && stylized)
+    m.stylized = gst_uri_is_valid (stylized) ? g_strdup (stylized)
+        : gst_filename_to_uri (stylized, &err);
+  if (uri && (!stylized || m.stylized) && measure_init (&m, w, h, &err))
     ret = run_all (&m, argv[1], uri, frames, argc - 2, argv + 2, set_words,
         png_dir);
 
@@ -719,5 +755,6 @@ out:
   g_free (uri);
   g_free (size);
   g_free (png_dir);
+  g_free (stylized);
   return ret;
 }

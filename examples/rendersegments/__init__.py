@@ -1,0 +1,2 @@
+"""rendersegments - the modules of examples/render-segments (plan, render,
+join and what they share, in common)."""
