@@ -210,6 +210,15 @@ def segment_of(plan, index):
     return plan["segments"][index]
 
 
+def add_demuxed(p, path, demuxer):
+    """filesrc location=path ! demuxer added to pipeline p; the demuxer."""
+    src = Gst.ElementFactory.make("filesrc", None)
+    dmx = Gst.ElementFactory.make(demuxer, None)
+    src.set_property("location", path)
+    p.add(src)
+    p.add(dmx)
+    src.link(dmx)
+    return dmx
 
 
 def count_streams(path, demuxer):
@@ -217,12 +226,7 @@ def count_streams(path, demuxer):
     decoding: each stream's buffer count and the end time of its last
     buffer (ns, the file's running time)."""
     p = Gst.Pipeline.new(None)
-    src = Gst.ElementFactory.make("filesrc", None)
-    dmx = Gst.ElementFactory.make(demuxer, None)
-    src.set_property("location", path)
-    p.add(src)
-    p.add(dmx)
-    src.link(dmx)
+    dmx = add_demuxed(p, path, demuxer)
     st = {}
 
     def handoff(sink, buf, pad, kind):

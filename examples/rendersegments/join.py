@@ -6,8 +6,9 @@ from .part."""
 import json
 import os
 
-from .common import (CODECS, JOIN_MUXER, Failure, Gst, count_streams,
-                     load_plan, remove, run_pipeline, say, seg_paths)
+from .common import (CODECS, JOIN_MUXER, Failure, Gst, add_demuxed,
+                     count_streams, load_plan, remove, run_pipeline, say,
+                     seg_paths)
 
 
 def segment_problems(plan):
@@ -109,12 +110,7 @@ def join_pipeline(files, demux, muxer, part, audio=None):
     # rounding would add up piece by piece
     concat.set_property("adjust-base", False)
     for path, offset in files:
-        src = Gst.ElementFactory.make("filesrc", None)
-        dmx = Gst.ElementFactory.make(demux, None)
-        src.set_property("location", path)
-        p.add(src)
-        p.add(dmx)
-        src.link(dmx)
+        dmx = add_demuxed(p, path, demux)
         pad = concat.request_pad_simple("sink_%u")
 
         def on_pad(d, new, target=pad, offset=offset):
