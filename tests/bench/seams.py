@@ -62,26 +62,10 @@ def _gst():
 def load_image(path, width, height):
     """path decoded and scaled to width x height, an (h, w, 3) uint8
     array."""
-    import numpy as np
-    Gst = _gst()
-    p = Gst.parse_launch(
-        "filesrc name=src ! decodebin ! videoconvert ! videoscale ! "
-        "video/x-raw,format=RGB,width=%d,height=%d ! appsink name=sink"
-        % (width, height))
-    p.get_by_name("src").set_property("location", path)
-    p.set_state(Gst.State.PLAYING)
-    sample = p.get_by_name("sink").emit("try-pull-sample", 30 * Gst.SECOND)
-    p.set_state(Gst.State.NULL)
-    if sample is None:
+    frames = frames_of(path, width, height)
+    if not frames:
         raise RuntimeError("cannot decode %s" % path)
-    buf = sample.get_buffer()
-    ok, m = buf.map(Gst.MapFlags.READ)
-    stride = (3 * width + 3) // 4 * 4
-    img = np.frombuffer(m.data, np.uint8)[:stride * height] \
-        .reshape(height, stride)[:, :3 * width].reshape(height, width, 3)
-    img = img.copy()
-    buf.unmap(m)
-    return img
+    return frames[0]
 
 
 def pan(image_path, w, h, frames, dx, dy):
@@ -162,13 +146,16 @@ def seam_figures(plan, errs):
     return bounds, sum(rest) / max(len(rest), 1)
 
 
-def frames_of(path):
-    """The frames of path decoded to RGB, as (h, w, 3) float arrays."""
+def frames_of(path, width=0, height=0):
+    """The frames of path decoded to RGB (scaled to width x height if
+    given), as (h, w, 3) uint8 arrays."""
     import numpy as np
     Gst = _gst()
+    scale = "videoscale ! " if width else ""
+    size = ",width=%d,height=%d" % (width, height) if width else ""
     p = Gst.parse_launch("filesrc name=src ! decodebin ! videoconvert ! "
-                         "video/x-raw,format=RGB ! appsink name=sink "
-                         "sync=false")
+                         "%svideo/x-raw,format=RGB%s ! appsink name=sink "
+                         "sync=false" % (scale, size))
     p.get_by_name("src").set_property("location", path)
     sink = p.get_by_name("sink")
     p.set_state(Gst.State.PLAYING)
@@ -183,7 +170,7 @@ def frames_of(path):
         ok, m = buf.map(Gst.MapFlags.READ)
         stride = (3 * w + 3) // 4 * 4
         out.append(np.frombuffer(m.data, np.uint8)[:stride * h].reshape(
-            h, stride)[:, :3 * w].reshape(h, w, 3).astype(np.float64))
+            h, stride)[:, :3 * w].reshape(h, w, 3).copy())
         buf.unmap(m)
     p.set_state(Gst.State.NULL)
     return out
@@ -192,7 +179,7 @@ def frames_of(path):
 def sharpness(frame):
     """Variance of the 4-neighbour Laplacian of the BT.601 luma (0..255)
     over the interior, as warp-error's."""
-    y = frame @ [0.299, 0.587, 0.114]
+    y = frame.astype(float) @ [0.299, 0.587, 0.114]
     lap = (y[1:-1, :-2] + y[1:-1, 2:] + y[:-2, 1:-1] + y[2:, 1:-1]
            - 4 * y[1:-1, 1:-1])
     return float(lap.var())

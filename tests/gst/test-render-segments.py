@@ -77,7 +77,7 @@ def render_segments(*args, timeout=900):
 def decoded(path):
     """The frames of path as RGB bytes (seams.frames_of), and the duration
     its container gives (ns; -1 without)."""
-    frames = [f.astype("uint8").tobytes() for f in seams.frames_of(path)]
+    frames = [f.tobytes() for f in seams.frames_of(path)]
     p = Gst.parse_launch("filesrc name=src ! matroskademux ! fakesink")
     p.get_by_name("src").set_property("location", path)
     p.set_state(Gst.State.PAUSED)
