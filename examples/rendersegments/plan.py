@@ -157,20 +157,19 @@ def cmd_plan(args):
         if i > 0:
             segments[-1]["tail"] = head
             segments[-1]["main_end"] = pts[s - head]
+        end = pts[e] if e < n else ends[-1]
         segments.append({
             "index": i, "first_frame": s, "end_frame": e, "warmup_frame": w,
             "root_frame": root, "head": head, "tail": 0, "start": pts[s],
-            "end": pts[e] if e < n else ends[-1], "warmup_start": pts[w],
-            "root_start": pts[root], "head_start": pts[s - head],
-            "main_end": pts[e] if e < n else ends[-1],
-            "at_cut": s == shot and s > 0,
+            "end": end, "warmup_start": pts[w], "root_start": pts[root],
+            "head_start": pts[s - head], "main_end": end,
             "file": "seg-%04d%s" % (i, ext)})
         # the blend's frame times, from 0, and its end
         segments[-1]["blend_pts"] = [pts[t] - pts[s - head]
                                      for t in range(s - head, s + 1)]
     plan = {
         "version": PLAN_VERSION, "input": inp, "input_stamp": stamp,
-        "frames": n, "duration": ends[-1] - pts[0], "first_pts": pts[0],
+        "frames": n, "duration": ends[-1] - pts[0],
         "end": ends[-1],
         "width": info["width"], "height": info["height"],
         "framerate": info["framerate"], "codec": args.codec,
